@@ -1,0 +1,216 @@
+#include "adapter.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <stdexcept>
+
+#include "dialects/snom.h"
+#include "dialects/softphone.h"
+#include "dialects/yealink.h"
+#include "log.h"
+#include "normalize.h"
+#include "topics.h"
+
+namespace phonebus::adapter {
+namespace {
+
+int64_t NowMicros(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+ActionUrlHandler::ActionUrlHandler(const AdapterSettings& settings, outbox::Outbox& outbox,
+                                   metrics::Registry& registry, std::function<bool()> ready)
+    : settings_(settings),
+      outbox_(outbox),
+      registry_(registry),
+      ready_(std::move(ready)),
+      events_(registry.AddCounter("phonebus_events_total", "Events accepted, by family and kind")),
+      rejects_(registry.AddCounter("phonebus_rejects_total", "Requests refused, by reason")),
+      content_type_(mqtt_client::ContentType(settings.mqtt)) {
+  registry.AddGaugeCallback("phonebus_outbox_depth", "Events accepted and not yet published",
+                            [&outbox] { return static_cast<double>(outbox.depth()); });
+  registry.AddGaugeCallback("phonebus_outbox_bytes", "Bytes of unpublished events on disk",
+                            [&outbox] { return static_cast<double>(outbox.bytes()); });
+  registry.AddGaugeCallback("phonebus_outbox_max_bytes", "Outbox bound; at it phones get 503",
+                            [&outbox] { return static_cast<double>(outbox.max_bytes()); });
+}
+
+void ActionUrlHandler::CountReject(std::string_view reason) {
+  rejects_.With({{"reason", std::string(reason)}}).Inc();
+}
+
+void ActionUrlHandler::Reject(std::string_view reason, unsigned status, std::string text,
+                              const http_server::Request& request,
+                              const http_server::Reply& reply) {
+  CountReject(reason);
+  log::Info("request refused", {{"reason", reason},
+                                {"status", std::to_string(status)},
+                                {"peer", request.peer_ip},
+                                {"detail", text}});
+  reply({status, std::move(text)});
+}
+
+void ActionUrlHandler::Handle(const http_server::Request& request, http_server::Reply reply) {
+  const auto [path, query] = url::SplitTarget(request.target);
+  if (path == "/healthz") return reply({200, "ok"});
+  if (path == "/readyz") {
+    return ready_() ? reply({200, "ready"}) : reply({503, "not ready: shutting down"});
+  }
+  if (path == "/metrics") {
+    return reply({200, registry_.Render(), "text/plain; version=0.0.4; charset=utf-8"});
+  }
+  // /{family} or /{family}/{event}
+  std::string_view rest = path.substr(path.empty() ? 0 : 1);
+  const auto slash = rest.find('/');
+  const std::string_view family = rest.substr(0, slash);
+  const std::string_view event =
+      slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+  if (family == yealink::kPath || family == snom::kPath || family == softphone::kPath) {
+    if (event.find('/') != std::string_view::npos) {
+      return Reject("unknown_path", 404, "no such path: " + std::string(path), request, reply);
+    }
+    return HandleEvent(family, event, query, request, std::move(reply));
+  }
+  Reject("unknown_path", 404,
+         "no such path: " + std::string(path) +
+             " (Action URLs go to /yealink/<event>, /snom/<event> or /softphone)",
+         request, reply);
+}
+
+std::string ActionUrlHandler::Encode(const google::protobuf::Message& message) const {
+  std::string out;
+  if (settings_.mqtt.json()) {
+    google::protobuf::util::JsonPrintOptions options;
+    options.preserve_proto_field_names = true;
+    (void)google::protobuf::util::MessageToJsonString(message, &out, options);
+  } else {
+    message.SerializeToString(&out);
+  }
+  return out;
+}
+
+void ActionUrlHandler::HandleEvent(std::string_view family, std::string_view event_name,
+                                   std::string_view raw_query, const http_server::Request& request,
+                                   http_server::Reply reply) {
+  const auto received_at = std::chrono::system_clock::now();
+  auto query = url::ParseQuery(raw_query);
+  if (!query.ok()) {
+    return Reject("bad_query", 400, "bad query: " + std::string(query.status().message()), request,
+                  reply);
+  }
+  const ActionUrl action_url{event_name, *query};
+  absl::StatusOr<v1::PhoneEvent> parsed =
+      family == yealink::kPath ? yealink::Parse(action_url)
+      : family == snom::kPath  ? snom::Parse(action_url)
+                               : softphone::Parse(action_url, settings_.softphone);
+  if (!parsed.ok()) {
+    return Reject("bad_event", 400, std::string(parsed.status().message()), request, reply);
+  }
+  v1::PhoneEvent& event = *parsed;
+  Normalize({settings_.site, request.peer_ip, received_at, *query}, &event);
+
+  const std::string kind = topics::KindName(event.kind());
+  const int64_t accepted_us = NowMicros(received_at);
+  std::vector<std::string> records;
+  records.push_back(outbox::EncodeRecord(
+      {{topics::Event(event.site(), event.device().id(), event.kind()), Encode(event), 1, false,
+        content_type_, {{"kind", kind}, {"event_id", event.event_id()}}},
+       accepted_us}));
+
+  absl::Status appended;
+  {
+    // Fold and append under one lock so retained states reach the outbox in
+    // the order they were computed.
+    std::lock_guard lock(state_mu_);
+    auto state = states_.Next(event);
+    if (state) {
+      records.push_back(outbox::EncodeRecord(
+          {{topics::State(event.site(), event.device().id()), Encode(*state), 1, true,
+            content_type_, {{"event_id", event.event_id()}}},
+           accepted_us}));
+    }
+    appended = outbox_.Append(records, [reply, id = event.event_id()](absl::Status durable) {
+      if (durable.ok()) return reply({200, "ok " + id});
+      // Written but the fsync failed: the event may still be published.
+      reply({503, "outbox sync failed: " + std::string(durable.message())});
+    });
+    if (appended.ok() && state) states_.Commit(*state);
+  }
+  if (!appended.ok()) {
+    const bool full = absl::IsResourceExhausted(appended);
+    log::Warn(full ? "outbox full: refusing events until the broker catches up"
+                   : "outbox write failed: refusing events",
+              {{"error", std::string(appended.message())}, {"peer", request.peer_ip}});
+    CountReject(full ? "outbox_full" : "outbox_error");
+    return reply({503, std::string(full ? "outbox full, try later" : "outbox unavailable: ") +
+                           (full ? "" : std::string(appended.message()))});
+  }
+  events_.With({{"family", std::string(family)}, {"kind", kind}}).Inc();
+}
+
+Adapter::Adapter(AdapterSettings settings) : settings_(std::move(settings)) {
+  auto box = outbox::Outbox::Open(settings_.OutboxOptions());
+  if (!box.ok()) {
+    throw std::runtime_error("--outbox-dir " + settings_.outbox_dir + ": " +
+                             std::string(box.status().message()));
+  }
+  outbox_ = std::move(*box);
+  mqtt_client::Options mqtt_options;
+  mqtt_options.mqtt = settings_.mqtt;
+  mqtt_options.client_id = "phonebus-adapter-" + settings_.instance;
+  mqtt_options.status_topic = topics::ServiceStatus(settings_.site, "adapter-" + settings_.instance);
+  mqtt_ = std::make_unique<mqtt_client::Client>(std::move(mqtt_options));
+  publisher_ = std::make_unique<outbox::Publisher>(*outbox_, *mqtt_, settings_.mqtt.max_inflight,
+                                                   registry_);
+  handler_ = std::make_unique<ActionUrlHandler>(settings_, *outbox_, registry_,
+                                                [this] { return ready(); });
+  const auto hp = settings::ParseHostPort("--listen", settings_.listen);
+  boost::system::error_code ec;
+  const auto address = net::ip::make_address(hp.host, ec);
+  if (ec) throw std::runtime_error("--listen: '" + hp.host + "' is not an IP address");
+  try {
+    server_ = std::make_unique<http_server::Server>(
+        ioc_, tcp::endpoint(address, hp.port), settings_.Limits(),
+        [h = handler_.get()](const http_server::Request& r, http_server::Reply reply) {
+          h->Handle(r, std::move(reply));
+        },
+        [h = handler_.get()](std::string_view reason, const std::string&) {
+          h->CountReject(reason);
+        });
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error("--listen " + settings_.listen + ": " + e.code().message());
+  }
+}
+
+Adapter::~Adapter() { Shutdown(); }
+
+void Adapter::Start() {
+  publisher_->Start();
+  server_->Start();
+  for (int i = 0; i < settings_.threads; ++i) threads_.emplace_back([this] { ioc_.run(); });
+  log::Info("adapter listening", {{"address", settings_.listen},
+                                  {"site", settings_.site},
+                                  {"durability", settings_.durability}});
+}
+
+void Adapter::Shutdown() {
+  if (stopped_) return;
+  stopped_ = true;
+  draining_ = true;
+  server_->Shutdown();
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(settings_.drain_timeout_s);
+  while (server_->in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  publisher_->Stop(std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now()));
+  ioc_.stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  log::Info("adapter stopped", {{"unpublished", std::to_string(outbox_->depth())}});
+}
+
+}  // namespace phonebus::adapter

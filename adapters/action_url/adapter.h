@@ -1,0 +1,80 @@
+// phonebus-adapter: Action URLs in, durable protobuf events out.
+//
+// ActionUrlHandler is the request logic (route, parse, normalise, fold into
+// device state, append to the outbox, answer); Adapter wires it to the HTTP
+// server, the outbox publisher and the MQTT client, so tests run the whole
+// adapter in-process exactly as main() does.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "adapter_settings.h"
+#include "device_state.h"
+#include "http_server.h"
+#include "metrics.h"
+#include "mqtt_client.h"
+#include "outbox.h"
+#include "outbox_publisher.h"
+
+namespace phonebus::adapter {
+
+class ActionUrlHandler {
+ public:
+  ActionUrlHandler(const AdapterSettings& settings, outbox::Outbox& outbox,
+                   metrics::Registry& registry, std::function<bool()> ready);
+  void Handle(const http_server::Request& request, http_server::Reply reply);
+  // Counts a request the HTTP layer refused (timeouts, limits).
+  void CountReject(std::string_view reason);
+
+ private:
+  void HandleEvent(std::string_view family, std::string_view event, std::string_view query,
+                   const http_server::Request& request, http_server::Reply reply);
+  void Reject(std::string_view reason, unsigned status, std::string text,
+              const http_server::Request& request, const http_server::Reply& reply);
+  std::string Encode(const google::protobuf::Message& message) const;
+
+  const AdapterSettings& settings_;
+  outbox::Outbox& outbox_;
+  metrics::Registry& registry_;
+  std::function<bool()> ready_;
+  metrics::Family<metrics::Counter>& events_;
+  metrics::Family<metrics::Counter>& rejects_;
+  std::string content_type_;
+
+  std::mutex state_mu_;  // orders state folding with outbox appends
+  DeviceStates states_;
+};
+
+class Adapter {
+ public:
+  // Opens the outbox and binds the listener; throws std::runtime_error with a
+  // clear message when either fails.
+  explicit Adapter(AdapterSettings settings);
+  ~Adapter();
+
+  void Start();
+  tcp::endpoint endpoint() const { return server_->local_endpoint(); }
+  // Graceful stop: not ready, stop accepting, finish in-flight requests, give
+  // the publisher drain_timeout to empty the outbox (the rest stays on disk).
+  void Shutdown();
+  bool ready() const { return !draining_; }
+
+ private:
+  AdapterSettings settings_;
+  metrics::Registry registry_;
+  std::unique_ptr<outbox::Outbox> outbox_;
+  std::unique_ptr<mqtt_client::Client> mqtt_;
+  std::unique_ptr<outbox::Publisher> publisher_;
+  std::unique_ptr<ActionUrlHandler> handler_;
+  net::io_context ioc_;
+  std::unique_ptr<http_server::Server> server_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> draining_{false};
+  bool stopped_ = false;
+};
+
+}  // namespace phonebus::adapter

@@ -1,0 +1,158 @@
+#include "device_state.h"
+
+#include <google/protobuf/util/message_differencer.h>
+
+#include <algorithm>
+
+namespace phonebus::adapter {
+namespace {
+
+using v1::EventKind;
+
+constexpr int kMaxActiveCalls = 16;  // if end events are lost, old calls age out
+
+std::string CallKey(const v1::Call& call) {
+  return !call.call_id().empty() ? call.call_id() : call.call_guid();
+}
+
+void MergeDevice(const v1::Device& from, v1::Device* to) {
+  if (!from.id().empty()) to->set_id(from.id());
+  if (!from.mac().empty()) to->set_mac(from.mac());
+  if (!from.ip().empty()) to->set_ip(from.ip());
+  if (from.vendor() != v1::VENDOR_UNSPECIFIED) to->set_vendor(from.vendor());
+  if (!from.model().empty()) to->set_model(from.model());
+  if (!from.firmware().empty()) to->set_firmware(from.firmware());
+}
+
+void SetRegistration(const v1::Registration& reg, v1::DeviceState* state) {
+  if (reg.account().empty()) return;
+  for (auto& account : *state->mutable_accounts()) {
+    if (account.account() == reg.account()) {
+      account.set_status(reg.status());
+      return;
+    }
+  }
+  *state->add_accounts() = reg;
+}
+
+void SetForwarding(const v1::Forwarding& fwd, v1::DeviceState* state) {
+  auto* list = state->mutable_forwarding();
+  const auto it = std::find(list->begin(), list->end(), fwd.type());
+  if (fwd.enabled() && it == list->end()) list->Add(fwd.type());
+  if (!fwd.enabled() && it != list->end()) list->erase(it);
+}
+
+void RemoveCall(const std::string& key, v1::DeviceState* state) {
+  auto* calls = state->mutable_active_calls();
+  for (int i = 0; i < calls->size(); ++i) {
+    if (CallKey(calls->Get(i)) == key) {
+      calls->DeleteSubrange(i, 1);
+      return;
+    }
+  }
+}
+
+void UpsertCall(const v1::Call& call, v1::DeviceState* state) {
+  const std::string key = CallKey(call);
+  for (auto& existing : *state->mutable_active_calls()) {
+    if (CallKey(existing) == key) {
+      // Later events may omit what earlier ones said: keep what we knew.
+      v1::Call merged = existing;
+      merged.MergeFrom(call);
+      existing = std::move(merged);
+      return;
+    }
+  }
+  auto* calls = state->mutable_active_calls();
+  if (calls->size() >= kMaxActiveCalls) calls->DeleteSubrange(0, 1);
+  *calls->Add() = call;
+}
+
+void ApplyCall(const v1::PhoneEvent& event, v1::DeviceState* state) {
+  v1::Call call = event.call();
+  switch (event.kind()) {
+    case EventKind::EVENT_KIND_CALL_INCOMING:
+    case EventKind::EVENT_KIND_CALL_OUTGOING:
+      if (!call.has_created_at()) *call.mutable_created_at() = event.received_at();
+      UpsertCall(call, state);
+      break;
+    case EventKind::EVENT_KIND_CALL_ESTABLISHED:
+    case EventKind::EVENT_KIND_CALL_ANSWERED_WAITING:
+      if (!call.has_connected_at()) *call.mutable_connected_at() = event.received_at();
+      UpsertCall(call, state);
+      break;
+    case EventKind::EVENT_KIND_CALL_HOLD:
+      call.set_hold(v1::HOLD_STATE_ON_HOLD);
+      UpsertCall(call, state);
+      break;
+    case EventKind::EVENT_KIND_CALL_UNHOLD:
+      call.set_hold(v1::HOLD_STATE_OFF_HOLD);
+      UpsertCall(call, state);
+      break;
+    case EventKind::EVENT_KIND_CALL_TERMINATED:
+    case EventKind::EVENT_KIND_CALL_MISSED:
+    case EventKind::EVENT_KIND_CALL_REJECTED:
+    case EventKind::EVENT_KIND_CALL_FORWARDED:
+    case EventKind::EVENT_KIND_CALL_CANCELLED:
+    case EventKind::EVENT_KIND_CALL_REMOTE_BUSY:
+    case EventKind::EVENT_KIND_CALL_REMOTE_CANCELLED:
+    case EventKind::EVENT_KIND_TRANSFER_FINISHED:
+      RemoveCall(CallKey(call), state);
+      break;
+    case EventKind::EVENT_KIND_BUSY_TO_IDLE:
+    case EventKind::EVENT_KIND_SETUP_COMPLETED:
+      state->clear_active_calls();
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace
+
+std::optional<v1::DeviceState> DeviceStates::Next(const v1::PhoneEvent& event) const {
+  const auto it = states_.find(event.device().id());
+  v1::DeviceState next;
+  if (it != states_.end()) next = it->second;
+  next.set_site(event.site());
+  MergeDevice(event.device(), next.mutable_device());
+  switch (event.kind()) {
+    case EventKind::EVENT_KIND_SETUP_COMPLETED:
+      *next.mutable_booted_at() = event.received_at();
+      break;
+    case EventKind::EVENT_KIND_REGISTERED:
+    case EventKind::EVENT_KIND_UNREGISTERED:
+    case EventKind::EVENT_KIND_REGISTER_FAILED:
+      SetRegistration(event.registration(), &next);
+      break;
+    case EventKind::EVENT_KIND_DND_ON:
+    case EventKind::EVENT_KIND_DND_OFF:
+      next.set_dnd(event.kind() == EventKind::EVENT_KIND_DND_ON);
+      break;
+    case EventKind::EVENT_KIND_FORWARD_ON:
+    case EventKind::EVENT_KIND_FORWARD_OFF:
+      SetForwarding(event.forwarding(), &next);
+      break;
+    default:
+      break;
+  }
+  ApplyCall(event, &next);
+
+  if (it != states_.end()) {
+    const auto since = event.received_at().seconds() - it->second.last_seen().seconds();
+    v1::DeviceState compare = next;
+    *compare.mutable_last_seen() = it->second.last_seen();
+    compare.set_last_event_id(it->second.last_event_id());
+    if (google::protobuf::util::MessageDifferencer::Equals(compare, it->second) &&
+        since < refresh_.count()) {
+      return std::nullopt;
+    }
+  }
+  *next.mutable_last_seen() = event.received_at();
+  next.set_last_event_id(event.event_id());
+  return next;
+}
+
+void DeviceStates::Commit(const v1::DeviceState& state) { states_[state.device().id()] = state; }
+
+}  // namespace phonebus::adapter

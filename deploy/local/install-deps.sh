@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs every Debian (bookworm) package phonebus needs to build, test and
+# run locally. Safe to run again; skips apt when everything is present.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libboost-dev                       # Beast + Asio (header-only)
+  libprotobuf-dev protobuf-compiler  # wire contracts
+  libgrpc++-dev protobuf-compiler-grpc
+  libpaho-mqttpp-dev libpaho-mqtt-dev
+  libcli11-dev                       # flags + PHONEBUS_* env + config file + --help in one place
+  libssl-dev zlib1g-dev
+  libgtest-dev libgmock-dev
+  mosquitto mosquitto-clients
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing: ${missing[*]}" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

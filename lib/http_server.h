@@ -1,0 +1,73 @@
+// HTTP/1.1 server plumbing on Boost.Beast: accept, limits, timeouts, keep-alive,
+// and a one-line reason with every error status. The application sees only
+// whole, size-checked GET/HEAD requests and answers through a callback that
+// may run on any thread (the adapter answers after its outbox write).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "net.h"
+
+namespace phonebus::http_server {
+
+struct Limits {
+  size_t max_url_bytes = 4096;     // request target; over it: 414
+  size_t max_header_bytes = 8192;  // all header fields; over it: 431
+  size_t max_body_bytes = 8192;    // Action URLs carry none; over it: 413
+  // Time a client has to deliver a whole request once it started one: 408.
+  std::chrono::milliseconds request_timeout{10000};
+  // Time a keep-alive connection may sit idle between requests: closed.
+  std::chrono::milliseconds idle_timeout{30000};
+  size_t max_connections = 20000;  // over it: 503 and close
+};
+
+struct Request {
+  http::verb method;
+  std::string_view target;  // valid until the reply is sent
+  std::string peer_ip;
+  bool keep_alive;
+};
+
+struct Response {
+  unsigned status = 200;
+  std::string body;  // a short reason line for errors
+  std::string content_type = "text/plain; charset=utf-8";
+};
+
+// Must be called exactly once per request, from any thread.
+using Reply = std::function<void(Response)>;
+using Handler = std::function<void(const Request&, Reply)>;
+// Told of every request the server itself refuses ("url_too_long", "timeout", ...).
+using RejectObserver = std::function<void(std::string_view reason, const std::string& peer_ip)>;
+
+class Server {
+ public:
+  // Binds and listens at once, so a bad address fails start-up with a clear error.
+  Server(net::io_context& ioc, const tcp::endpoint& endpoint, Limits limits, Handler handler,
+         RejectObserver on_reject = nullptr);
+  ~Server();
+
+  tcp::endpoint local_endpoint() const;
+  void Start();
+  // Stops accepting and closes idle keep-alive connections; requests being
+  // handled finish and their connections close after the reply.
+  void Shutdown();
+  // Requests accepted by the handler and not yet answered.
+  size_t in_flight() const;
+  size_t open_connections() const;
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+// The one-line text for a status ("Not Found").
+std::string_view Reason(unsigned status);
+
+}  // namespace phonebus::http_server

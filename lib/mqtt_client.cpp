@@ -1,0 +1,168 @@
+#include "mqtt_client.h"
+
+#include <mqtt/async_client.h>
+
+#include <mutex>
+
+#include "log.h"
+
+namespace phonebus::mqtt_client {
+
+std::string ContentType(const settings::Mqtt& mqtt) {
+  return mqtt.json() ? "application/json" : "application/x-protobuf";
+}
+
+class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
+ public:
+  explicit Impl(Options options)
+      : options_(std::move(options)),
+        // The first URI names the client; connect options list them all for failover.
+        client_(options_.mqtt.brokers.front(), options_.client_id,
+                // paho refuses publishes once this many wait in its send queue:
+                // room for our whole in-flight window plus the status messages.
+                mqtt::create_options(options_.mqtt.v5() ? MQTTVERSION_5 : MQTTVERSION_3_1_1,
+                                     options_.mqtt.max_inflight * 2 + 16),
+                nullptr /* our outbox is the persistence */) {
+    client_.set_callback(*this);
+  }
+
+  absl::Status Connect() {
+    auto builder = mqtt::connect_options_builder()
+                       .keep_alive_interval(std::chrono::seconds(options_.mqtt.keepalive_s))
+                       .connect_timeout(std::chrono::seconds(options_.mqtt.connect_timeout_s))
+                       .max_inflight(options_.mqtt.max_inflight)
+                       .servers(std::make_shared<mqtt::string_collection>(options_.mqtt.brokers));
+    if (options_.mqtt.v5()) {
+      builder.mqtt_version(MQTTVERSION_5).clean_session(false).clean_start(options_.clean_session);
+      if (!options_.clean_session) {
+        // Keep the session for a day so queued messages survive our restarts.
+        builder.properties({{mqtt::property::SESSION_EXPIRY_INTERVAL, 86400}});
+      }
+    } else {
+      builder.mqtt_version(MQTTVERSION_3_1_1).clean_session(options_.clean_session);
+    }
+    if (!options_.mqtt.username.empty()) builder.user_name(options_.mqtt.username);
+    if (!options_.mqtt.password.empty()) builder.password(options_.mqtt.password);
+    if (!options_.status_topic.empty()) {
+      builder.will(mqtt::message(options_.status_topic, "offline", 1, true));
+    }
+    try {
+      client_.connect(builder.finalize())->wait();
+    } catch (const mqtt::exception& e) {
+      // Never echo the options: they hold the password.
+      return absl::UnavailableError("cannot connect to MQTT broker: " + e.get_message() +
+                                    " (" + std::to_string(e.get_reason_code()) + ")");
+    }
+    if (!options_.status_topic.empty()) {
+      try {
+        client_.publish(options_.status_topic, "online", 6, 1, true);
+      } catch (const mqtt::exception& e) {
+        return absl::UnavailableError("cannot publish status: " + e.get_message());
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  bool IsConnected() const { return client_.is_connected(); }
+
+  void Close(std::chrono::milliseconds timeout) {
+    if (!client_.is_connected()) return;
+    if (!options_.status_topic.empty()) {
+      try {
+        client_.publish(options_.status_topic, "offline", 7, 1, true)->wait_for(timeout);
+      } catch (const mqtt::exception& e) {
+        log::Warn("MQTT offline status not sent", {{"error", e.get_message()}});
+      }
+    }
+    try {
+      client_.disconnect()->wait_for(timeout);
+    } catch (const mqtt::exception& e) {
+      log::Warn("MQTT disconnect failed", {{"error", e.get_message()}});
+    }
+  }
+
+  absl::Status Publish(const Message& m, uint64_t tag) {
+    auto msg = mqtt::message::create(m.topic, m.payload, m.qos, m.retained);
+    if (options_.mqtt.v5()) {
+      mqtt::properties props;
+      if (!m.content_type.empty()) {
+        props.add(mqtt::property(mqtt::property::CONTENT_TYPE, m.content_type));
+      }
+      for (const auto& [k, v] : m.user_properties) {
+        props.add(mqtt::property(mqtt::property::USER_PROPERTY, k, v));
+      }
+      msg->set_properties(std::move(props));
+    }
+    try {
+      client_.publish(msg, reinterpret_cast<void*>(static_cast<uintptr_t>(tag)), *this);
+    } catch (const mqtt::exception& e) {
+      return absl::UnavailableError("publish failed: " + e.get_message());
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Subscribe(const std::string& filter, int qos) {
+    try {
+      client_.subscribe(filter, qos)->wait();
+    } catch (const mqtt::exception& e) {
+      return absl::UnavailableError("subscribe to " + filter + " failed: " + e.get_message());
+    }
+    return absl::OkStatus();
+  }
+
+  std::function<void(const std::string&)> on_lost;
+  std::function<void(uint64_t, bool)> on_delivered;
+  std::function<void(Message)> on_message;
+
+ private:
+  // mqtt::callback
+  void connection_lost(const std::string& cause) override {
+    if (on_lost) on_lost(cause);
+  }
+  void message_arrived(mqtt::const_message_ptr msg) override {
+    if (!on_message) return;
+    Message m{msg->get_topic(), msg->to_string(), msg->get_qos(), msg->is_retained(), {}, {}};
+    const auto& props = msg->get_properties();
+    if (props.contains(mqtt::property::CONTENT_TYPE)) {
+      m.content_type = mqtt::get<std::string>(props, mqtt::property::CONTENT_TYPE);
+    }
+    const size_t n = props.count(mqtt::property::USER_PROPERTY);
+    for (size_t i = 0; i < n; ++i) {
+      auto [key, value] = mqtt::get<mqtt::string_pair>(props, mqtt::property::USER_PROPERTY, i);
+      m.user_properties.emplace_back(std::move(key), std::move(value));
+    }
+    on_message(std::move(m));
+  }
+  // mqtt::iaction_listener, for publishes: the user context carries the tag.
+  void on_success(const mqtt::token& tok) override { Delivered(tok, true); }
+  void on_failure(const mqtt::token& tok) override { Delivered(tok, false); }
+  void Delivered(const mqtt::token& tok, bool ok) {
+    if (on_delivered) {
+      on_delivered(static_cast<uint64_t>(reinterpret_cast<uintptr_t>(tok.get_user_context())), ok);
+    }
+  }
+
+  Options options_;
+  mqtt::async_client client_;
+};
+
+Client::Client(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Client::~Client() = default;
+absl::Status Client::Connect() { return impl_->Connect(); }
+bool Client::IsConnected() const { return impl_->IsConnected(); }
+void Client::Close(std::chrono::milliseconds timeout) { impl_->Close(timeout); }
+void Client::OnConnectionLost(std::function<void(const std::string&)> h) {
+  impl_->on_lost = std::move(h);
+}
+void Client::OnDelivered(std::function<void(uint64_t, bool)> h) {
+  impl_->on_delivered = std::move(h);
+}
+absl::Status Client::Publish(const Message& message, uint64_t tag) {
+  return impl_->Publish(message, tag);
+}
+void Client::OnMessage(std::function<void(Message)> h) { impl_->on_message = std::move(h); }
+absl::Status Client::Subscribe(const std::string& filter, int qos) {
+  return impl_->Subscribe(filter, qos);
+}
+
+}  // namespace phonebus::mqtt_client

@@ -1,0 +1,127 @@
+#include "settings.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "log.h"
+
+namespace phonebus::settings {
+
+std::string EnvName(std::string_view flag) {
+  while (!flag.empty() && flag.front() == '-') flag.remove_prefix(1);
+  std::string out = "PHONEBUS_";
+  for (const char c : flag) {
+    out.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
+  return out;
+}
+
+CLI::Option* AddSecret(CLI::App& app, const std::string& flag, std::string& value,
+                       const std::string& help) {
+  return app.add_option(flag, value, help)->envname(EnvName(flag));
+}
+
+void AddConfigFile(CLI::App& app) {
+  app.set_config("--config", "", "Settings file (TOML or INI; keys are the flag names)")
+      ->envname("PHONEBUS_CONFIG");
+}
+
+void AddLogLevel(CLI::App& app, std::string& level) {
+  Add(app, "--log-level", level, "Least severe log level written: debug, info, warn, error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+}
+
+void ApplyLogLevel(const std::string& level) {
+  log::Level parsed;
+  if (!log::ParseLevel(level, &parsed)) {
+    throw CLI::ValidationError("--log-level", "unknown level '" + level + "'");
+  }
+  log::SetLevel(parsed);
+}
+
+HostPort ParseHostPort(const std::string& setting, const std::string& value) {
+  HostPort out;
+  std::string port;
+  if (!value.empty() && value.front() == '[') {
+    const auto close = value.find(']');
+    if (close == std::string::npos || close + 1 >= value.size() || value[close + 1] != ':') {
+      throw CLI::ValidationError(setting, "expected [ipv6]:port, got '" + value + "'");
+    }
+    out.host = value.substr(1, close - 1);
+    port = value.substr(close + 2);
+  } else {
+    const auto colon = value.rfind(':');
+    if (colon == std::string::npos) {
+      throw CLI::ValidationError(setting, "expected host:port, got '" + value + "'");
+    }
+    out.host = value.substr(0, colon);
+    port = value.substr(colon + 1);
+  }
+  try {
+    size_t used = 0;
+    const int p = std::stoi(port, &used);
+    if (used != port.size() || p < 0 || p > 65535) throw std::out_of_range("port");
+    out.port = static_cast<unsigned short>(p);
+  } catch (const std::exception&) {
+    throw CLI::ValidationError(setting, "port must be 0-65535, got '" + port + "'");
+  }
+  return out;
+}
+
+std::string ReadSecretFile(const std::string& setting, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw CLI::ValidationError(setting, "cannot read file '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+void AddMqtt(CLI::App& app, Mqtt& mqtt) {
+  Add(app, "--mqtt-broker", mqtt.brokers,
+      "MQTT broker URI (tcp://host:port, ssl://host:port); repeat or comma-separate for "
+      "failover")
+      ->delimiter(',');
+  Add(app, "--mqtt-username", mqtt.username, "MQTT user name");
+  AddSecret(app, "--mqtt-password", mqtt.password,
+            "MQTT password (prefer --mqtt-password-file)");
+  Add(app, "--mqtt-password-file", mqtt.password_file, "File holding the MQTT password");
+  Add(app, "--mqtt-version", mqtt.version, "MQTT protocol version: 5 or 3.1.1")
+      ->check(CLI::IsMember({"5", "3.1.1"}));
+  Add(app, "--payload-format", mqtt.payload_format,
+      "Payload encoding: protobuf (binary) or json (protobuf JSON mapping)")
+      ->check(CLI::IsMember({"protobuf", "json"}));
+  Add(app, "--mqtt-keepalive", mqtt.keepalive_s, "MQTT keep-alive in seconds")
+      ->check(CLI::Range(2, 3600));
+  Add(app, "--mqtt-connect-timeout", mqtt.connect_timeout_s,
+      "Seconds to wait for a broker to accept a connection")
+      ->check(CLI::Range(1, 120));
+  Add(app, "--mqtt-max-inflight", mqtt.max_inflight,
+      "Most QoS 1 messages awaiting PUBACK at once")
+      ->check(CLI::Range(1, 65535));
+}
+
+void Finish(Mqtt& mqtt) {
+  if (mqtt.brokers.empty()) throw CLI::ValidationError("--mqtt-broker", "at least one is needed");
+  for (const auto& uri : mqtt.brokers) {
+    if (uri.rfind("tcp://", 0) != 0 && uri.rfind("ssl://", 0) != 0 &&
+        uri.rfind("mqtt://", 0) != 0 && uri.rfind("mqtts://", 0) != 0) {
+      throw CLI::ValidationError("--mqtt-broker",
+                                 "'" + uri + "' must start with tcp://, ssl://, mqtt:// or mqtts://");
+    }
+  }
+  if (!mqtt.password_file.empty()) {
+    mqtt.password = ReadSecretFile("--mqtt-password-file", mqtt.password_file);
+  }
+}
+
+std::string DefaultInstance() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "local";
+  return host;
+}
+
+}  // namespace phonebus::settings

@@ -1,0 +1,66 @@
+// Settings plumbing shared by every binary: each setting is a flag, a
+// PHONEBUS_* environment variable derived from the flag name, and a key in the
+// optional --config file (TOML/INI, keys are the flag names). CLI11 lists them
+// all with --help. Values are checked once at start-up, with the setting named.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace phonebus::settings {
+
+// "--mqtt-broker" -> "PHONEBUS_MQTT_BROKER".
+std::string EnvName(std::string_view flag);
+
+// Adds a setting: flag + derived environment variable, default shown in --help.
+template <typename T>
+CLI::Option* Add(CLI::App& app, const std::string& flag, T& value, const std::string& help) {
+  return app.add_option(flag, value, help)->envname(EnvName(flag))->capture_default_str();
+}
+
+// A secret: like Add, but its value is never shown (not even as a default).
+CLI::Option* AddSecret(CLI::App& app, const std::string& flag, std::string& value,
+                       const std::string& help);
+
+// Adds --config (and PHONEBUS_CONFIG) naming the settings file.
+void AddConfigFile(CLI::App& app);
+
+// Adds --log-level; applied by ApplyLogLevel after parsing.
+void AddLogLevel(CLI::App& app, std::string& level);
+void ApplyLogLevel(const std::string& level);  // throws CLI::ValidationError
+
+// Parses "host:port" or "[v6]:port"; throws CLI::ValidationError naming `setting`.
+struct HostPort {
+  std::string host;
+  unsigned short port = 0;
+};
+HostPort ParseHostPort(const std::string& setting, const std::string& value);
+
+// Reads a secret from a file (trailing newline trimmed); throws naming `setting`.
+std::string ReadSecretFile(const std::string& setting, const std::string& path);
+
+// The MQTT connection every service makes.
+struct Mqtt {
+  std::vector<std::string> brokers{"tcp://127.0.0.1:1883"};  // tried in turn on failover
+  std::string username;
+  std::string password;
+  std::string password_file;
+  std::string version = "5";  // "5" or "3.1.1"
+  std::string payload_format = "protobuf";  // or "json"
+  int keepalive_s = 10;
+  int connect_timeout_s = 5;
+  int max_inflight = 256;
+
+  bool v5() const { return version == "5"; }
+  bool json() const { return payload_format == "json"; }
+};
+void AddMqtt(CLI::App& app, Mqtt& mqtt);
+// Validates and resolves password_file; throws CLI::ValidationError.
+void Finish(Mqtt& mqtt);
+
+// This process's name in topics and the MQTT client id; defaults to the host name.
+std::string DefaultInstance();
+
+}  // namespace phonebus::settings

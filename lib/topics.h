@@ -1,0 +1,32 @@
+// The MQTT topic tree (DESIGN.md "Topics"), built in one place:
+//   phonebus/v1/{site}/device/{device_id}/event/{kind}
+//   phonebus/v1/{site}/device/{device_id}/state
+//   phonebus/v1/{site}/device/{device_id}/command/result
+//   phonebus/v1/{site}/service/{instance}/status
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "phonebus/v1/event.pb.h"
+
+namespace phonebus::topics {
+
+// Makes a value safe as one topic level: '+', '#', '/' and control characters
+// (NUL included) become '_'; an empty value becomes "_".
+std::string Segment(std::string_view value);
+
+// "call_incoming" for EVENT_KIND_CALL_INCOMING.
+std::string KindName(v1::EventKind kind);
+
+std::string Event(std::string_view site, std::string_view device_id, v1::EventKind kind);
+std::string State(std::string_view site, std::string_view device_id);
+std::string CommandResult(std::string_view site, std::string_view device_id);
+std::string ServiceStatus(std::string_view site, std::string_view instance);
+
+// Subscription filter for every device state of a site ("+" for all sites).
+std::string AllStates(std::string_view site);
+// Subscription filter for events: each argument may be "+" for any.
+std::string Events(std::string_view site, std::string_view device_id, std::string_view kind);
+
+}  // namespace phonebus::topics

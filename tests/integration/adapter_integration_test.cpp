@@ -1,0 +1,354 @@
+// The adapter against a real mosquitto: Action URL in over a real socket,
+// decoded PhoneEvent out at a real subscriber; retained state; and the
+// "nothing lost" promise through broker restarts and adapter SIGKILLs.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "adapter.h"
+#include "http_get.h"
+#include "mosquitto.h"
+#include "ports.h"
+#include "subscriber.h"
+
+namespace phonebus::adapter {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::HttpGet;
+using testing::Mosquitto;
+using testing::SendRaw;
+using testing::Subscriber;
+
+std::string TempDir() {
+  char tmpl[] = "/tmp/phonebus-test-XXXXXX";
+  return mkdtemp(tmpl);
+}
+
+AdapterSettings TestSettings(const Mosquitto& broker, const std::string& dir) {
+  AdapterSettings s;
+  s.listen = "127.0.0.1:0";
+  s.site = "hq";
+  s.instance = "test";
+  s.mqtt.brokers = {broker.uri()};
+  s.mqtt.connect_timeout_s = 1;
+  s.outbox_dir = dir + "/outbox";
+  s.drain_timeout_s = 2;
+  s.log_level = "warn";
+  return s;
+}
+
+// The event id from the adapter's "ok <event_id>" answer.
+std::string AckedId(const testing::HttpResult& r) {
+  return r.status == 200 && r.body.rfind("ok ", 0) == 0 ? r.body.substr(3, 36) : std::string{};
+}
+
+std::set<std::string> EventIds(const std::vector<mqtt_client::Message>& messages) {
+  std::set<std::string> ids;
+  for (const auto& m : messages) {
+    if (m.topic.find("/event/") == std::string::npos) continue;
+    v1::PhoneEvent e;
+    if (e.ParseFromString(m.payload)) ids.insert(e.event_id());
+  }
+  return ids;
+}
+
+class AdapterTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = TempDir(); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string dir_;
+  Mosquitto broker_;
+};
+
+TEST_F(AdapterTest, YealinkIncomingCallReachesSubscriberAsTypedEvent) {
+  Subscriber sub(broker_.uri(), "phonebus/v1/hq/#");
+  Adapter adapter(TestSettings(broker_, dir_));
+  adapter.Start();
+  const auto port = adapter.endpoint().port();
+
+  const auto r = HttpGet(port,
+                         "/yealink/incoming_call?mac=00:15:65:AA:BB:CC&ip=10.1.2.3&model=T46S"
+                         "&call_id=1234&remote=%2B4930123456&display_remote=J%C3%BCrgen"
+                         "&active_url=1001@pbx.example");
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_TRUE(sub.WaitFor(
+      [](const auto& msgs) {
+        return std::any_of(msgs.begin(), msgs.end(), [](const auto& m) {
+          return m.topic == "phonebus/v1/hq/device/001565aabbcc/event/call_incoming";
+        });
+      },
+      10s));
+  v1::PhoneEvent event;
+  for (const auto& m : sub.messages()) {
+    if (m.topic.ends_with("/event/call_incoming")) {
+      ASSERT_TRUE(event.ParseFromString(m.payload));
+      EXPECT_EQ(m.content_type, "application/x-protobuf");
+    }
+  }
+  EXPECT_EQ(event.event_id(), AckedId(r));
+  EXPECT_EQ(event.kind(), v1::EVENT_KIND_CALL_INCOMING);
+  EXPECT_EQ(event.site(), "hq");
+  EXPECT_EQ(event.device().id(), "001565aabbcc");
+  EXPECT_EQ(event.device().ip(), "10.1.2.3");
+  EXPECT_EQ(event.device().vendor(), v1::VENDOR_YEALINK);
+  EXPECT_EQ(event.call().call_id(), "1234");
+  EXPECT_EQ(event.call().remote().number(), "+4930123456");
+  EXPECT_EQ(event.call().remote().display_name(), "J\xC3\xBCrgen");
+  EXPECT_EQ(event.source_ip(), "127.0.0.1");
+  EXPECT_GE(event.params_size(), 7);
+
+  // The retained state now shows the ringing call.
+  ASSERT_TRUE(sub.WaitFor(
+      [](const auto& msgs) {
+        return std::any_of(msgs.begin(), msgs.end(),
+                           [](const auto& m) { return m.topic.ends_with("/state"); });
+      },
+      10s));
+  Subscriber late(broker_.uri(), "phonebus/v1/hq/device/+/state");
+  ASSERT_TRUE(late.WaitForCount(1, 10s));
+  v1::DeviceState state;
+  ASSERT_TRUE(state.ParseFromString(late.messages().front().payload));
+  EXPECT_TRUE(late.messages().front().retained);
+  EXPECT_EQ(state.device().model(), "T46S");
+  ASSERT_EQ(state.active_calls_size(), 1);
+  EXPECT_EQ(state.active_calls(0).call_id(), "1234");
+}
+
+TEST_F(AdapterTest, DndAndCallEndUpdateRetainedState) {
+  Adapter adapter(TestSettings(broker_, dir_));
+  adapter.Start();
+  const auto port = adapter.endpoint().port();
+  const std::string mac = "mac=0015.65aa.bbcc";
+  ASSERT_EQ(HttpGet(port, "/yealink/dnd_on?" + mac).status, 200);
+  ASSERT_EQ(HttpGet(port, "/yealink/incoming_call?call_id=7&" + mac).status, 200);
+  ASSERT_EQ(HttpGet(port, "/yealink/call_terminated?call_id=7&" + mac).status, 200);
+  Subscriber sub(broker_.uri(), "phonebus/v1/hq/device/001565aabbcc/state");
+  ASSERT_TRUE(sub.WaitFor(
+      [](const auto& msgs) {
+        if (msgs.empty()) return false;
+        v1::DeviceState s;
+        return s.ParseFromString(msgs.back().payload) && s.dnd() && s.active_calls_size() == 0;
+      },
+      10s));
+}
+
+TEST_F(AdapterTest, JsonPayloadOnMqtt311) {
+  auto settings = TestSettings(broker_, dir_);
+  settings.mqtt.version = "3.1.1";
+  settings.mqtt.payload_format = "json";
+  Subscriber sub(broker_.uri(), "phonebus/v1/hq/device/+/event/+", "3.1.1");
+  Adapter adapter(settings);
+  adapter.Start();
+  ASSERT_EQ(HttpGet(adapter.endpoint().port(), "/snom/connected?mac=000413AABBCC&call_id=9").status,
+            200);
+  ASSERT_TRUE(sub.WaitForCount(1, 10s));
+  const auto m = sub.messages().front();
+  EXPECT_EQ(m.topic, "phonebus/v1/hq/device/000413aabbcc/event/call_established");
+  EXPECT_NE(m.payload.find("\"kind\":\"EVENT_KIND_CALL_ESTABLISHED\""), std::string::npos)
+      << m.payload;
+}
+
+TEST_F(AdapterTest, BadInputGetsClearStatusAndReason) {
+  auto settings = TestSettings(broker_, dir_);
+  settings.max_url_bytes = 512;
+  settings.max_header_bytes = 1024;
+  settings.request_timeout_ms = 300;
+  Adapter adapter(settings);
+  adapter.Start();
+  const auto port = adapter.endpoint().port();
+
+  auto r = HttpGet(port, "/nowhere?x=1");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(r.body.find("no such path"), std::string::npos);
+
+  r = HttpGet(port, "/yealink/incoming_call?remote=%zz");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("percent"), std::string::npos) << r.body;
+
+  r = HttpGet(port, "/yealink/incoming_call?remote=" + std::string(600, '1'));
+  EXPECT_EQ(r.status, 414);
+  r = HttpGet(port, "/yealink/incoming_call?remote=" + std::string(20000, '1'));
+  EXPECT_EQ(r.status, 414);
+
+  r = SendRaw(port, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(2000, 'a') +
+                        "\r\n\r\n");
+  EXPECT_EQ(r.status, 431);
+
+  r = SendRaw(port, "POST /yealink/dnd_on HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(r.status, 405);
+
+  r = SendRaw(port, "NOT-HTTP\r\n\r\n");
+  EXPECT_EQ(r.status, 400);
+
+  // A client that starts a request and stalls gets 408 once the time is up.
+  r = SendRaw(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n");
+  EXPECT_EQ(r.status, 408);
+
+  // And after all that, the adapter still serves.
+  EXPECT_EQ(HttpGet(port, "/healthz").status, 200);
+  const auto metrics = HttpGet(port, "/metrics");
+  EXPECT_NE(metrics.body.find("phonebus_rejects_total{reason=\"url_too_long\"} 2"),
+            std::string::npos)
+      << metrics.body;
+}
+
+TEST_F(AdapterTest, FullOutboxAnswers503AndKeepsWhatItAccepted) {
+  broker_.Stop();  // nothing drains
+  auto settings = TestSettings(broker_, dir_);
+  settings.outbox_max_mb = 1;
+  std::set<std::string> acked;
+  int refused = 0;
+  {
+    Adapter adapter(settings);
+    adapter.Start();
+    const std::string pad(300, 'x');
+    for (int i = 0; i < 5000 && refused == 0; ++i) {
+      const auto r = HttpGet(adapter.endpoint().port(),
+                             "/yealink/incoming_call?mac=001565000001&call_id=" +
+                                 std::to_string(i) + "&display_remote=" + pad);
+      if (r.status == 200) acked.insert(AckedId(r));
+      if (r.status == 503) ++refused;
+    }
+    ASSERT_EQ(refused, 1);
+    ASSERT_GT(acked.size(), 100u);
+    const auto metrics = HttpGet(adapter.endpoint().port(), "/metrics").body;
+    EXPECT_NE(metrics.find("phonebus_rejects_total{reason=\"outbox_full\"} 1"), std::string::npos);
+  }
+  broker_.Start();
+  Subscriber sub(broker_.uri(), "phonebus/v1/hq/device/+/event/+");
+  Adapter adapter(settings);
+  adapter.Start();
+  ASSERT_TRUE(sub.WaitFor([&](const auto& m) { return EventIds(m).size() >= acked.size(); }, 30s));
+  const auto ids = EventIds(sub.messages());
+  for (const auto& id : acked) EXPECT_TRUE(ids.count(id)) << "lost " << id;
+}
+
+// Sends Action URLs until `stop`, recording the id of every event answered 200.
+class Load {
+ public:
+  explicit Load(std::function<unsigned short()> port) : port_(std::move(port)) {
+    thread_ = std::thread([this] {
+      for (int i = 0; !stop_; ++i) {
+        const auto r = HttpGet(port_(),
+                               "/yealink/call_established?mac=001565000002&call_id=" +
+                                   std::to_string(i),
+                               1s);
+        if (r.status == 200) {
+          std::lock_guard lock(mu_);
+          acked_.insert(AckedId(r));
+        } else {
+          ++failed_;
+          std::this_thread::sleep_for(5ms);
+        }
+      }
+    });
+  }
+  std::set<std::string> Finish() {
+    stop_ = true;
+    thread_.join();
+    std::lock_guard lock(mu_);
+    return acked_;
+  }
+  int failed() const { return failed_; }
+
+ private:
+  std::function<unsigned short()> port_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> failed_{0};
+  std::mutex mu_;
+  std::set<std::string> acked_;
+  std::thread thread_;
+};
+
+TEST_F(AdapterTest, BrokerDownTenSecondsLosesNothingAcknowledged) {
+  Subscriber sub(broker_.uri(), "phonebus/v1/hq/device/+/event/+");
+  Adapter adapter(TestSettings(broker_, dir_));
+  adapter.Start();
+  const auto port = adapter.endpoint().port();
+  Load load([port] { return port; });
+  std::this_thread::sleep_for(1s);
+  broker_.Stop();
+  std::this_thread::sleep_for(10s);
+  broker_.Start();
+  std::this_thread::sleep_for(1s);
+  const auto acked = load.Finish();
+  ASSERT_GT(acked.size(), 100u);
+  ASSERT_TRUE(sub.WaitFor([&](const auto& m) { return EventIds(m).size() >= acked.size(); }, 60s))
+      << "received " << EventIds(sub.messages()).size() << " of " << acked.size();
+  const auto ids = EventIds(sub.messages());
+  size_t missing = 0;
+  for (const auto& id : acked) missing += ids.count(id) == 0;
+  EXPECT_EQ(missing, 0u);
+}
+
+class AdapterProcess {
+ public:
+  AdapterProcess(const Mosquitto& broker, const std::string& dir, unsigned short port)
+      : args_{PHONEBUS_ADAPTER_BIN,
+              "--listen=127.0.0.1:" + std::to_string(port),
+              "--site=hq",
+              "--instance=killme",
+              "--mqtt-broker=" + broker.uri(),
+              "--outbox-dir=" + dir + "/outbox",
+              "--log-level=warn"},
+        port_(port) {
+    Start();
+  }
+  ~AdapterProcess() { Kill(SIGKILL); }
+  void Start() {
+    pid_ = fork();
+    if (pid_ == 0) {
+      std::vector<char*> argv;
+      for (auto& a : args_) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    for (int i = 0; i < 500 && HttpGet(port_, "/healthz", 200ms).status != 200; ++i) {
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  void Kill(int sig) {
+    if (pid_ <= 0) return;
+    kill(pid_, sig);
+    int status;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+ private:
+  std::vector<std::string> args_;
+  unsigned short port_;
+  pid_t pid_ = -1;
+};
+
+TEST_F(AdapterTest, SigkilledAdapterLosesNothingAcknowledged) {
+  Subscriber sub(broker_.uri(), "phonebus/v1/hq/device/+/event/+");
+  const auto port = testing::FreePort();
+  AdapterProcess adapter(broker_, dir_, port);
+  Load load([port] { return port; });
+  for (int round = 0; round < 3; ++round) {
+    std::this_thread::sleep_for(1500ms);
+    adapter.Kill(SIGKILL);
+    adapter.Start();
+  }
+  std::this_thread::sleep_for(1s);
+  const auto acked = load.Finish();
+  ASSERT_GT(acked.size(), 100u);
+  ASSERT_TRUE(sub.WaitFor([&](const auto& m) { return EventIds(m).size() >= acked.size(); }, 60s))
+      << "received " << EventIds(sub.messages()).size() << " of " << acked.size();
+  const auto ids = EventIds(sub.messages());
+  size_t missing = 0;
+  for (const auto& id : acked) missing += ids.count(id) == 0;
+  EXPECT_EQ(missing, 0u);
+}
+
+}  // namespace
+}  // namespace phonebus::adapter

@@ -1,0 +1,80 @@
+#include "mosquitto.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+#include "net.h"
+#include "ports.h"
+
+namespace phonebus::testing {
+
+Mosquitto::Mosquitto() : port_(FreePort()) {
+  char tmpl[] = "/tmp/phonebus-mosquitto-XXXXXX";
+  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  std::ofstream conf(dir_ + "/mosquitto.conf");
+  conf << "listener " << port_ << " 127.0.0.1\n"
+       << "allow_anonymous true\n"
+       << "persistence true\n"
+       << "persistence_location " << dir_ << "/\n"
+       << "max_queued_messages 0\n"
+       << "max_inflight_messages 0\n"
+       << "log_dest file " << dir_ << "/mosquitto.log\n";
+  // As root, mosquitto would switch to its own user, who cannot write here.
+  if (geteuid() == 0) conf << "user root\n";
+  conf.close();
+  Start();
+}
+
+Mosquitto::~Mosquitto() {
+  Stop();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+void Mosquitto::Start() {
+  if (pid_ > 0) return;
+  const std::string conf = dir_ + "/mosquitto.conf";
+  pid_ = fork();
+  if (pid_ == 0) {
+    execlp("mosquitto", "mosquitto", "-c", conf.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  WaitReady();
+}
+
+void Mosquitto::WaitReady() {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("mosquitto exited at start (is it installed?); see " + dir_);
+    }
+    net::io_context ioc;
+    tcp::socket socket(ioc);
+    boost::system::error_code ec;
+    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), ec);
+    if (!ec) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  throw std::runtime_error("mosquitto did not start listening on port " + std::to_string(port_));
+}
+
+void Mosquitto::Stop() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+}  // namespace phonebus::testing

@@ -1,0 +1,66 @@
+#include "subscriber.h"
+
+#include <atomic>
+
+namespace phonebus::testing {
+namespace {
+
+mqtt_client::Options SubscriberOptions(const std::string& uri, const std::string& version) {
+  static std::atomic<int> counter{0};
+  mqtt_client::Options o;
+  o.mqtt.brokers = {uri};
+  o.mqtt.version = version;
+  o.mqtt.connect_timeout_s = 2;
+  o.client_id = "test-sub-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  o.clean_session = false;
+  return o;
+}
+
+}  // namespace
+
+Subscriber::Subscriber(const std::string& broker_uri, std::string filter, std::string version)
+    : filter_(std::move(filter)), client_(SubscriberOptions(broker_uri, version)) {
+  client_.OnMessage([this](mqtt_client::Message m) {
+    {
+      std::lock_guard lock(mu_);
+      messages_.push_back(std::move(m));
+    }
+    cv_.notify_all();
+  });
+  client_.OnConnectionLost([this](const std::string&) { lost_ = true; });
+  // Connect and subscribe before returning, so nothing published after the
+  // constructor is missed.
+  if (client_.Connect().ok() && client_.Subscribe(filter_, 1).ok()) lost_ = false;
+  thread_ = std::thread([this] { Run(); });
+}
+
+Subscriber::~Subscriber() {
+  stop_ = true;
+  thread_.join();
+  client_.Close(std::chrono::milliseconds(500));
+}
+
+void Subscriber::Run() {
+  while (!stop_) {
+    if (lost_ && client_.Connect().ok() && client_.Subscribe(filter_, 1).ok()) lost_ = false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+bool Subscriber::WaitFor(
+    const std::function<bool(const std::vector<mqtt_client::Message>&)>& done,
+    std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return done(messages_); });
+}
+
+bool Subscriber::WaitForCount(size_t n, std::chrono::milliseconds timeout) {
+  return WaitFor([n](const auto& m) { return m.size() >= n; }, timeout);
+}
+
+std::vector<mqtt_client::Message> Subscriber::messages() {
+  std::lock_guard lock(mu_);
+  return messages_;
+}
+
+}  // namespace phonebus::testing

@@ -1,0 +1,191 @@
+#include "outbox.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "outbox_publisher.h"
+
+namespace phonebus::outbox {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+class OutboxTest : public ::testing::TestWithParam<Durability> {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/phonebus-outbox-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  Options Opts() {
+    Options o;
+    o.dir = dir_;
+    o.durability = GetParam();
+    o.segment_bytes = 1024;  // many segments
+    return o;
+  }
+  std::unique_ptr<Outbox> Open() {
+    auto box = Outbox::Open(Opts());
+    EXPECT_TRUE(box.ok()) << box.status();
+    return std::move(*box);
+  }
+  // Appends and waits until durable.
+  static void Put(Outbox& box, std::vector<std::string> records) {
+    std::atomic<bool> done{false};
+    absl::Status result;
+    ASSERT_TRUE(box.Append(records, [&](absl::Status st) {
+                     result = st;
+                     done = true;
+                   }).ok());
+    while (!done) std::this_thread::sleep_for(1ms);
+    ASSERT_TRUE(result.ok());
+  }
+  static std::vector<std::string> ReadAll(Outbox& box) {
+    std::vector<std::string> out;
+    for (;;) {
+      auto entries = box.Read(1000, 10ms);
+      if (entries.empty()) return out;
+      for (auto& e : entries) out.push_back(e.data);
+    }
+  }
+  std::string dir_;
+};
+
+TEST_P(OutboxTest, ReadsBackInOrderAcrossSegments) {
+  auto box = Open();
+  for (int i = 0; i < 200; ++i) Put(*box, {"record-" + std::to_string(i)});
+  const auto all = ReadAll(*box);
+  ASSERT_EQ(all.size(), 200u);
+  for (int i = 0; i < 200; ++i) EXPECT_EQ(all[i], "record-" + std::to_string(i));
+  EXPECT_EQ(box->depth(), 200u);
+}
+
+TEST_P(OutboxTest, UnacknowledgedRecordsSurviveReopen) {
+  {
+    auto box = Open();
+    for (int i = 0; i < 100; ++i) Put(*box, {"r" + std::to_string(i)});
+    auto first = box->Read(40, 10ms);
+    ASSERT_EQ(first.size(), 40u);
+    for (auto& e : first) box->Ack(e.seq);
+    EXPECT_EQ(box->depth(), 60u);
+  }
+  auto box = Open();
+  EXPECT_EQ(box->depth(), 60u);
+  const auto rest = ReadAll(*box);
+  ASSERT_EQ(rest.size(), 60u);
+  EXPECT_EQ(rest.front(), "r40");
+  EXPECT_EQ(rest.back(), "r99");
+}
+
+TEST_P(OutboxTest, OutOfOrderAcksCommitOnlyTheContiguousPrefix) {
+  auto box = Open();
+  for (int i = 0; i < 3; ++i) Put(*box, {"r" + std::to_string(i)});
+  auto entries = box->Read(3, 10ms);
+  ASSERT_EQ(entries.size(), 3u);
+  box->Ack(entries[2].seq);
+  box->Ack(entries[1].seq);
+  EXPECT_EQ(box->depth(), 3u);  // r0 still pending holds the others
+  box->Ack(entries[0].seq);
+  EXPECT_EQ(box->depth(), 0u);
+}
+
+TEST_P(OutboxTest, RewindReplaysEverythingUnacknowledged) {
+  auto box = Open();
+  for (int i = 0; i < 5; ++i) Put(*box, {"r" + std::to_string(i)});
+  auto entries = box->Read(5, 10ms);
+  box->Ack(entries[0].seq);
+  box->Rewind();
+  const auto again = ReadAll(*box);
+  ASSERT_EQ(again.size(), 4u);
+  EXPECT_EQ(again.front(), "r1");
+}
+
+TEST_P(OutboxTest, FullOutboxRefusesAndKeepsWhatItHas) {
+  auto opts = Opts();
+  opts.max_bytes = 4096;
+  auto box = std::move(*Outbox::Open(opts));
+  int accepted = 0;
+  absl::Status st;
+  while ((st = box->Append({std::string(100, 'x')}, [](absl::Status) {})).ok()) ++accepted;
+  EXPECT_TRUE(absl::IsResourceExhausted(st));
+  EXPECT_GT(accepted, 10);
+  EXPECT_LE(box->bytes(), 4096u);
+  // Once the consumer acknowledges, room comes back.
+  for (auto& e : box->Read(5, 10ms)) box->Ack(e.seq);
+  EXPECT_TRUE(box->Append({std::string(100, 'x')}, [](absl::Status) {}).ok());
+}
+
+TEST_P(OutboxTest, TornTailIsCutOffAndEverythingBeforeSurvives) {
+  {
+    auto box = Open();
+    for (int i = 0; i < 5; ++i) Put(*box, {"r" + std::to_string(i)});
+  }
+  // Simulate power loss mid-write: half a record at the end of the newest segment.
+  std::vector<fs::path> segments;
+  for (auto& e : fs::directory_iterator(dir_)) {
+    if (e.path().extension() == ".log" && fs::file_size(e.path()) > 0) segments.push_back(e.path());
+  }
+  std::sort(segments.begin(), segments.end());
+  ASSERT_FALSE(segments.empty());
+  const int fd = ::open(segments.back().c_str(), O_WRONLY | O_APPEND);
+  ASSERT_GE(fd, 0);
+  const char garbage[] = "\x20\x00\x00\x00garbage";
+  ASSERT_GT(::write(fd, garbage, sizeof garbage - 1), 0);
+  ::close(fd);
+
+  auto box = Open();
+  const auto all = ReadAll(*box);
+  ASSERT_EQ(all.size(), 5u);
+  EXPECT_EQ(all.back(), "r4");
+  // New appends continue after the survivors.
+  Put(*box, {"r5"});
+  EXPECT_EQ(ReadAll(*box), std::vector<std::string>{"r5"});
+}
+
+TEST_P(OutboxTest, AcknowledgedSegmentsAreDeleted) {
+  auto box = Open();
+  for (int i = 0; i < 200; ++i) Put(*box, {std::string(100, 'y')});
+  const auto files_before = std::distance(fs::directory_iterator(dir_), fs::directory_iterator());
+  for (auto& e : box->Read(1000, 10ms)) box->Ack(e.seq);
+  const auto files_after = std::distance(fs::directory_iterator(dir_), fs::directory_iterator());
+  EXPECT_GT(files_before, 10);
+  EXPECT_LE(files_after, 3);  // active segment + cursor (+ cursor.tmp)
+  EXPECT_EQ(box->bytes(), 0u);
+}
+
+TEST_P(OutboxTest, AUnitOfRecordsIsAppendedTogether) {
+  auto box = Open();
+  Put(*box, {"event", "state"});
+  auto entries = box->Read(10, 10ms);
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[1].seq, entries[0].seq + 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, OutboxTest, ::testing::Values(Durability::kOs, Durability::kFsync),
+                         [](const auto& info) {
+                           return info.param == Durability::kOs ? "Os" : "Fsync";
+                         });
+
+TEST(OutboxRecord, RoundTrips) {
+  Record r{{"phonebus/v1/s/device/d/event/dnd_on", std::string("\0\1bin", 5), 1, true,
+            "application/x-protobuf", {{"kind", "dnd_on"}, {"event_id", "x"}}},
+           12345};
+  auto back = DecodeRecord(EncodeRecord(r));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->message.topic, r.message.topic);
+  EXPECT_EQ(back->message.payload, r.message.payload);
+  EXPECT_TRUE(back->message.retained);
+  EXPECT_EQ(back->message.qos, 1);
+  EXPECT_EQ(back->message.user_properties, r.message.user_properties);
+  EXPECT_EQ(back->accepted_at_us, 12345);
+  EXPECT_FALSE(DecodeRecord("junk").ok());
+}
+
+}  // namespace
+}  // namespace phonebus::outbox
