@@ -173,6 +173,7 @@ bool Publisher::Reconnect() {
               {{"error", std::string(st.message())}, {"pending", std::to_string(outbox_.depth())}});
     return false;
   }
+  if (on_connected_) on_connected_();
   outbox_.Rewind();
   lost_ = false;
   connected_ = true;

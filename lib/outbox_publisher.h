@@ -34,6 +34,9 @@ class Publisher {
             metrics::Registry& registry);
   ~Publisher();
 
+  // Runs on the publisher's thread after every (re)connect, before draining:
+  // the place to (re)subscribe.
+  void OnConnected(std::function<void()> hook) { on_connected_ = std::move(hook); }
   void Start();
   // Waits up to `timeout` for the outbox to empty, then stops; whatever is
   // left stays on disk for the next start.
@@ -58,6 +61,7 @@ class Publisher {
   std::atomic<bool> lost_{true};
   std::atomic<bool> connected_{false};
   std::atomic<bool> stop_{false};
+  std::function<void()> on_connected_;
   std::thread thread_;
 };
 

@@ -41,6 +41,16 @@ void ActionUrlHandler::CountReject(std::string_view reason) {
   rejects_.With({{"reason", std::string(reason)}}).Inc();
 }
 
+void ActionUrlHandler::SeedState(const std::string& payload) {
+  v1::DeviceState state;
+  const bool ok = settings_.mqtt.json()
+                      ? google::protobuf::util::JsonStringToMessage(payload, &state).ok()
+                      : state.ParseFromString(payload);
+  if (!ok || state.device().id().empty()) return;
+  std::lock_guard lock(state_mu_);
+  states_.Seed(state);
+}
+
 void ActionUrlHandler::Reject(std::string_view reason, unsigned status, std::string text,
                               const http_server::Request& request,
                               const http_server::Reply& reply) {
@@ -166,6 +176,18 @@ Adapter::Adapter(AdapterSettings settings) : settings_(std::move(settings)) {
                                                    registry_);
   handler_ = std::make_unique<ActionUrlHandler>(settings_, *outbox_, registry_,
                                                 [this] { return ready(); });
+  // Pick up the retained states (after a restart, or written by another
+  // replica), so the first event of a device does not publish a state that
+  // forgot its DND, forwarding or registrations. Not "no local": a restarted
+  // adapter has the same client id, and its own retained states are the point.
+  // Our echoes carry no newer last_seen and are dropped by Seed.
+  mqtt_->OnMessage([h = handler_.get()](mqtt_client::Message m) { h->SeedState(m.payload); });
+  publisher_->OnConnected([this] {
+    if (auto st = mqtt_->Subscribe(topics::AllStates(settings_.site), 1);
+        !st.ok()) {
+      log::Warn("cannot read retained device states", {{"error", std::string(st.message())}});
+    }
+  });
   const auto hp = settings::ParseHostPort("--listen", settings_.listen);
   boost::system::error_code ec;
   const auto address = net::ip::make_address(hp.host, ec);
@@ -199,6 +221,9 @@ void Adapter::Shutdown() {
   if (stopped_) return;
   stopped_ = true;
   draining_ = true;
+  // Readiness is false now; give load balancers time to notice before the
+  // listener closes.
+  std::this_thread::sleep_for(std::chrono::milliseconds(settings_.shutdown_grace_ms));
   server_->Shutdown();
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(settings_.drain_timeout_s);

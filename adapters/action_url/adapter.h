@@ -29,6 +29,8 @@ class ActionUrlHandler {
   void Handle(const http_server::Request& request, http_server::Reply reply);
   // Counts a request the HTTP layer refused (timeouts, limits).
   void CountReject(std::string_view reason);
+  // A retained DeviceState payload read back from the bus.
+  void SeedState(const std::string& payload);
 
  private:
   void HandleEvent(std::string_view family, std::string_view event, std::string_view query,

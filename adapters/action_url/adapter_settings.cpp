@@ -21,6 +21,9 @@ void AddSettings(CLI::App& app, AdapterSettings& s) {
   Add(app, "--drain-timeout", s.drain_timeout_s,
       "Seconds SIGTERM waits for in-flight requests and the outbox to drain")
       ->check(CLI::Range(0, 3600));
+  Add(app, "--shutdown-grace-ms", s.shutdown_grace_ms,
+      "After SIGTERM, how long /readyz says 503 before the listener closes (load balancers)")
+      ->check(CLI::Range(0, 600000));
   Add(app, "--max-url-bytes", s.max_url_bytes, "Longest request URL; longer: 414")
       ->check(CLI::Range(64, 1 << 20));
   Add(app, "--max-header-bytes", s.max_header_bytes, "Largest request header block; larger: 431")

@@ -21,6 +21,7 @@ struct AdapterSettings {
   std::string durability = "os";
   int outbox_max_mb = 256;
   int drain_timeout_s = 10;
+  int shutdown_grace_ms = 0;
   int max_url_bytes = 4096;
   int max_header_bytes = 8192;
   int request_timeout_ms = 10000;

@@ -155,4 +155,14 @@ std::optional<v1::DeviceState> DeviceStates::Next(const v1::PhoneEvent& event) c
 
 void DeviceStates::Commit(const v1::DeviceState& state) { states_[state.device().id()] = state; }
 
+void DeviceStates::Seed(const v1::DeviceState& state) {
+  auto [it, inserted] = states_.try_emplace(state.device().id(), state);
+  const auto& have = it->second.last_seen();
+  const auto& got = state.last_seen();
+  if (!inserted && (got.seconds() > have.seconds() ||
+                    (got.seconds() == have.seconds() && got.nanos() > have.nanos()))) {
+    it->second = state;
+  }
+}
+
 }  // namespace phonebus::adapter

@@ -23,6 +23,9 @@ class DeviceStates {
   // publish changed. Not thread-safe; the adapter serialises calls.
   std::optional<v1::DeviceState> Next(const v1::PhoneEvent& event) const;
   void Commit(const v1::DeviceState& state);
+  // A retained state read back from the bus (after a restart, or from another
+  // replica). Taken only for devices with no newer state here.
+  void Seed(const v1::DeviceState& state);
 
   size_t size() const { return states_.size(); }
 

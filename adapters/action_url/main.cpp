@@ -1,5 +1,7 @@
 // phonebus-adapter: receives Action URLs from Yealink, SNOM and softphones and
 // publishes them as protobuf PhoneEvents on MQTT. See README.md.
+#include <sys/resource.h>
+
 #include <csignal>
 #include <iostream>
 
@@ -15,6 +17,12 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  // Every phone opens a connection per event: allow as many sockets as the
+  // hard limit does.
+  if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   CLI::App app{"phonebus-adapter: phone Action URLs in, protobuf call events on MQTT out"};
   adapter::AdapterSettings settings;

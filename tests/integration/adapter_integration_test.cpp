@@ -37,7 +37,7 @@ AdapterSettings TestSettings(const Mosquitto& broker, const std::string& dir) {
   s.site = "hq";
   s.instance = "test";
   s.mqtt.brokers = {broker.uri()};
-  s.mqtt.connect_timeout_s = 1;
+  s.mqtt.connect_timeout_s = 5;
   s.outbox_dir = dir + "/outbox";
   s.drain_timeout_s = 2;
   s.log_level = "warn";
@@ -137,6 +137,45 @@ TEST_F(AdapterTest, DndAndCallEndUpdateRetainedState) {
         return s.ParseFromString(msgs.back().payload) && s.dnd() && s.active_calls_size() == 0;
       },
       10s));
+}
+
+bool WaitConnected(unsigned short port) {
+  for (int i = 0; i < 500; ++i) {
+    if (HttpGet(port, "/metrics").body.find("\nphonebus_mqtt_connected 1") != std::string::npos) {
+      return true;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+TEST_F(AdapterTest, RestartedAdapterKeepsRetainedStateItDidNotSee) {
+  auto settings = TestSettings(broker_, dir_);
+  {
+    Adapter first(settings);
+    first.Start();
+    ASSERT_EQ(HttpGet(first.endpoint().port(), "/yealink/dnd_on?mac=001565aabbcc").status, 200);
+    ASSERT_TRUE(WaitConnected(first.endpoint().port()));
+  }  // shut down after publishing
+  settings.outbox_dir = dir_ + "/fresh-outbox";  // nothing to replay: memory is empty
+  Adapter second(settings);
+  second.Start();
+  ASSERT_TRUE(WaitConnected(second.endpoint().port()));
+  std::this_thread::sleep_for(300ms);  // the retained state arrives after SUBACK
+  ASSERT_EQ(HttpGet(second.endpoint().port(), "/yealink/incoming_call?mac=001565aabbcc&call_id=3")
+                .status,
+            200);
+  Subscriber sub(broker_.uri(), "phonebus/v1/hq/device/001565aabbcc/state");
+  ASSERT_TRUE(sub.WaitFor(
+      [](const auto& msgs) {
+        v1::DeviceState s;
+        return !msgs.empty() && s.ParseFromString(msgs.back().payload) &&
+               s.active_calls_size() == 1;
+      },
+      10s));
+  v1::DeviceState s;
+  ASSERT_TRUE(s.ParseFromString(sub.messages().back().payload));
+  EXPECT_TRUE(s.dnd()) << "the restarted adapter forgot DND";
 }
 
 TEST_F(AdapterTest, JsonPayloadOnMqtt311) {

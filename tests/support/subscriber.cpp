@@ -25,7 +25,6 @@ Subscriber::Subscriber(const std::string& broker_uri, std::string filter, std::s
       std::lock_guard lock(mu_);
       messages_.push_back(std::move(m));
     }
-    cv_.notify_all();
   });
   client_.OnConnectionLost([this](const std::string&) { lost_ = true; });
   // Connect and subscribe before returning, so nothing published after the
@@ -50,8 +49,15 @@ void Subscriber::Run() {
 bool Subscriber::WaitFor(
     const std::function<bool(const std::vector<mqtt_client::Message>&)>& done,
     std::chrono::milliseconds timeout) {
+  // Polls instead of checking on every arrival: predicates may decode every
+  // message, and paho's callback thread must not wait for them.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::unique_lock lock(mu_);
-  return cv_.wait_for(lock, timeout, [&] { return done(messages_); });
+  while (!done(messages_)) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    cv_.wait_for(lock, std::chrono::milliseconds(50));
+  }
+  return true;
 }
 
 bool Subscriber::WaitForCount(size_t n, std::chrono::milliseconds timeout) {

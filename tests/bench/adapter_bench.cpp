@@ -1,0 +1,862 @@
+// adapter_bench: load for phonebus-adapter, with a bare nginx as the yardstick.
+//
+// tests/bench/run.sh starts mosquitto, the adapter and nginx and hands over their ports and
+// PIDs; this program only sends HTTP to 127.0.0.1 and subscribes on MQTT. Phases, each
+// bounded in time:
+//   close      C client loops, a new TCP connection per event (as phones do), D seconds,
+//              against nginx and then the adapter
+//   keepalive  the same, each loop reusing its connection
+//   latency    open-loop R events/s, a new connection each, against the adapter
+// Every request carries bench_seq=N; the subscriber finds it in PhoneEvent.params, which is
+// how events are matched for lost/duplicate counts and end-to-end latency. Figures are
+// printed as one table and never asserted: the exit code only says whether the bench ran.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "log.h"
+#include "mqtt_client.h"
+#include "net.h"
+#include "phonebus/v1/event.pb.h"
+
+namespace phonebus::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using boost::system::error_code;
+using namespace std::chrono_literals;
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+struct Config {
+  unsigned short adapter_port = 0;
+  unsigned short nginx_port = 0;  // 0: no nginx runs, no ratio
+  std::string broker = "tcp://127.0.0.1:1883";
+  std::string site = "bench";
+  int adapter_pid = 0;
+  int broker_pid = 0;
+  double duration_s = 10;
+  double warmup_s = 2;
+  double latency_duration_s = 10;
+  double tail_s = 10;
+  int concurrency = 64;
+  int rate = 1000;
+  int devices = 1000;
+  int threads = 1;
+  int request_timeout_ms = 5000;
+  std::vector<std::string> phases = {"close", "keepalive", "latency"};
+};
+
+enum class Target { kNginx, kAdapter };
+
+const char* Name(Target target) { return target == Target::kNginx ? "nginx" : "adapter"; }
+
+// One request as the client saw it.
+struct Sample {
+  uint64_t seq = 0;
+  // New connection: when the connect began (the latency phase: when the schedule said it
+  // should, so a client that falls behind cannot hide its own delay). Keep-alive: when the
+  // write began.
+  int64_t start_ns = 0;
+  int64_t answer_ns = 0;  // whole response read; 0 when none came
+  bool ok = false;        // nginx: 2xx; adapter: 200 "ok <event_id>"
+  std::string event_id;   // adapter's answer
+};
+
+// What one client thread collected. Each thread has its own io_context and shard, so
+// recording needs no locks; shards are merged once the phase is over.
+struct Shard {
+  net::io_context ioc{1};
+  std::vector<Sample> samples;
+  std::map<std::string, uint64_t> errors;
+  size_t outstanding = 0;  // latency phase: started, not finished
+  void Error(std::string what) { ++errors[std::move(what)]; }
+};
+
+// Everything a client loop needs to know about the run it belongs to.
+struct Run {
+  const Config* config;
+  Target target;
+  tcp::endpoint endpoint;
+  std::string host;  // Host header
+  Clock::time_point deadline;
+  std::atomic<uint64_t>* next_seq;
+};
+
+// A realistic Yealink call_established Action URL (the variables phonebus provisions),
+// cycling over `devices` fake phones; call_id is unique per request.
+std::string YealinkTarget(uint64_t seq, int devices) {
+  const int device = static_cast<int>(seq % static_cast<uint64_t>(devices));
+  char mac[16];
+  std::snprintf(mac, sizeof mac, "0015650%05d", device % 100000);
+  const std::string ext = std::to_string(1000 + device);
+  const std::string remote = "%2B4930" + std::to_string(1000000 + seq % 9000000);
+  const std::string s = std::to_string(seq);
+  std::string t;
+  t.reserve(400);
+  t.append("/yealink/call_established?mac=").append(mac);
+  t.append("&ip=10.20.").append(std::to_string(device / 250)).append(".");
+  t.append(std::to_string(device % 250 + 1));
+  t.append("&model=T46S&firmware=66.86.0.15");
+  t.append("&active_url=").append(ext).append("%40pbx.example&active_user=").append(ext);
+  t.append("&active_host=pbx.example&local=").append(ext).append("&remote=").append(remote);
+  t.append("&display_local=Agent%20").append(ext).append("&display_remote=Customer%20");
+  t.append(s).append("&call_id=").append(s).append("&callerID=").append(remote);
+  t.append("&calledNumber=").append(ext).append("&bench_seq=").append(s);
+  return t;
+}
+
+std::string RequestBytes(const Run& run, uint64_t seq, bool keep_alive) {
+  std::string r = "GET " + YealinkTarget(seq, run.config->devices) + " HTTP/1.1\r\nHost: ";
+  r.append(run.host).append("\r\nUser-Agent: Yealink SIP-T46S 66.86.0.15\r\n");
+  r.append(keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
+  return r;
+}
+
+using Response = http::response<http::string_body>;
+
+// Fills sample.ok/event_id; returns the error label for a refused answer.
+std::optional<std::string> Classify(Target target, const Response& res, Sample& sample) {
+  const unsigned status = res.result_int();
+  if (target == Target::kNginx && status / 100 == 2) {
+    sample.ok = true;
+    return std::nullopt;
+  }
+  std::string_view body = res.body();
+  while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.remove_suffix(1);
+  if (target == Target::kAdapter && status == 200 && body.substr(0, 3) == "ok ") {
+    sample.ok = true;
+    sample.event_id = std::string(body.substr(3));
+    return std::nullopt;
+  }
+  return "HTTP " + std::to_string(status) + " " + std::string(body.substr(0, 60));
+}
+
+auto Redirect(error_code& ec) { return net::redirect_error(net::use_awaitable, ec); }
+
+// One event on its own connection, as a phone sends it. Returns false when the connection
+// could not be made, so the caller can back off instead of spinning on refusals.
+net::awaitable<bool> NewConnectionRequest(Shard& shard, const Run& run, uint64_t seq,
+                                          int64_t start_ns) {
+  Sample sample;
+  sample.seq = seq;
+  sample.start_ns = start_ns;
+  beast::tcp_stream stream(co_await net::this_coro::executor);
+  stream.expires_after(std::chrono::milliseconds(run.config->request_timeout_ms));
+  error_code ec;
+  co_await stream.async_connect(run.endpoint, Redirect(ec));
+  if (ec) {
+    shard.Error("connect: " + ec.message());
+    shard.samples.push_back(std::move(sample));
+    co_return false;
+  }
+  const std::string request = RequestBytes(run, seq, /*keep_alive=*/false);
+  co_await net::async_write(stream, net::buffer(request), Redirect(ec));
+  beast::flat_buffer buffer;
+  Response res;
+  if (!ec) co_await http::async_read(stream, buffer, res, Redirect(ec));
+  if (ec) {
+    shard.Error("request: " + ec.message());
+  } else {
+    sample.answer_ns = NowNs();
+    if (auto error = Classify(run.target, res, sample)) shard.Error(std::move(*error));
+    if (!res.keep_alive()) {
+      // Wait for the server's FIN before closing: whoever closes first keeps TIME_WAIT, and
+      // at thousands of connections a second our ephemeral port range would run out.
+      char byte;
+      co_await stream.async_read_some(net::buffer(&byte, 1), Redirect(ec));
+    }
+  }
+  stream.socket().close(ec);
+  shard.samples.push_back(std::move(sample));
+  co_return true;
+}
+
+net::awaitable<void> Pause(std::chrono::milliseconds d) {
+  net::steady_timer timer(co_await net::this_coro::executor, d);
+  error_code ec;
+  co_await timer.async_wait(Redirect(ec));
+}
+
+// Closed loop, new connection per event: the next request starts when the last one ended.
+net::awaitable<void> CloseLoop(Shard& shard, const Run& run) {
+  while (Clock::now() < run.deadline) {
+    // A separate statement: GCC 12 miscompiles co_await inside a condition (it traps).
+    const bool connected =
+        co_await NewConnectionRequest(shard, run, run.next_seq->fetch_add(1), NowNs());
+    if (!connected) co_await Pause(10ms);
+  }
+}
+
+// Closed loop on one keep-alive connection, reconnecting when the server closes it.
+net::awaitable<void> KeepAliveLoop(Shard& shard, const Run& run) {
+  const auto executor = co_await net::this_coro::executor;
+  const auto timeout = std::chrono::milliseconds(run.config->request_timeout_ms);
+  std::optional<beast::tcp_stream> stream;
+  beast::flat_buffer buffer;
+  error_code ec;
+  while (Clock::now() < run.deadline) {
+    if (!stream) {
+      stream.emplace(executor);
+      stream->expires_after(timeout);
+      co_await stream->async_connect(run.endpoint, Redirect(ec));
+      if (ec) {
+        shard.Error("connect: " + ec.message());
+        stream.reset();
+        co_await Pause(10ms);
+        continue;
+      }
+      buffer.clear();
+    }
+    Sample sample;
+    sample.seq = run.next_seq->fetch_add(1);
+    sample.start_ns = NowNs();
+    const std::string request = RequestBytes(run, sample.seq, /*keep_alive=*/true);
+    stream->expires_after(timeout);
+    co_await net::async_write(*stream, net::buffer(request), Redirect(ec));
+    Response res;
+    if (!ec) co_await http::async_read(*stream, buffer, res, Redirect(ec));
+    if (ec) {
+      shard.Error("request: " + ec.message());
+      stream.reset();
+    } else {
+      sample.answer_ns = NowNs();
+      if (auto error = Classify(run.target, res, sample)) shard.Error(std::move(*error));
+      if (!res.keep_alive()) stream.reset();
+    }
+    shard.samples.push_back(std::move(sample));
+  }
+  if (stream) {
+    stream->socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream->socket().close(ec);
+  }
+}
+
+constexpr size_t kMaxOutstanding = 4000;  // well under the fd limit run.sh leaves us
+
+net::awaitable<void> PacedRequest(Shard& shard, const Run& run, uint64_t seq, int64_t start_ns) {
+  co_await NewConnectionRequest(shard, run, seq, start_ns);
+  --shard.outstanding;
+}
+
+// Open loop: request i starts at start + i/rate whatever happened to earlier ones, so a slow
+// server shows up as latency instead of silently lowering the offered rate. Shard k of n
+// sends requests k, k+n, ...
+net::awaitable<void> PacedLoop(Shard& shard, const Run& run, Clock::time_point start,
+                               uint64_t count, int index, int shards) {
+  const auto executor = co_await net::this_coro::executor;
+  net::steady_timer timer(executor);
+  const double rate = run.config->rate;
+  for (uint64_t i = index; i < count; i += shards) {
+    const auto due = start + std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double>(static_cast<double>(i) / rate));
+    if (due > Clock::now()) {
+      timer.expires_at(due);
+      error_code ec;
+      co_await timer.async_wait(Redirect(ec));
+    }
+    if (shard.outstanding >= kMaxOutstanding) {
+      shard.Error("client: too many requests in flight, skipped");
+      continue;
+    }
+    ++shard.outstanding;
+    const int64_t due_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(due.time_since_epoch()).count();
+    net::co_spawn(executor, PacedRequest(shard, run, run.next_seq->fetch_add(1), due_ns),
+                  net::detached);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The subscriber.
+
+struct Seen {
+  uint32_t count = 0;
+  int64_t first_ns = 0;
+  std::string event_id;   // of the first arrival
+  bool other_id = false;  // a repeat carried a different event_id
+};
+
+// A real MQTT subscriber on the adapter's event topics. paho's callback only decodes and
+// appends under a lock; the main thread folds arrivals into `seen` between and after phases.
+class EventSink {
+ public:
+  explicit EventSink(const Config& config) : client_(Options(config)), config_(config) {
+    client_.OnMessage([this](mqtt_client::Message m) { Arrived(std::move(m)); });
+    client_.OnConnectionLost([this](const std::string&) { lost_ = true; });
+  }
+  ~EventSink() {
+    stop_ = true;
+    if (watcher_.joinable()) watcher_.join();
+    client_.Close(500ms);
+  }
+
+  bool Start() {
+    if (!client_.Connect().ok() || !client_.Subscribe(Filter(), 1).ok()) return false;
+    // The session is persistent (clean_session=false): if the connection drops under load,
+    // the broker queues for us and a reconnect collects, so a drop does not read as loss.
+    watcher_ = std::thread([this] {
+      while (!stop_) {
+        if (lost_ && client_.Connect().ok() && client_.Subscribe(Filter(), 1).ok()) {
+          lost_ = false;
+          ++reconnects_;
+        }
+        std::this_thread::sleep_for(100ms);
+      }
+    });
+    return true;
+  }
+
+  void Drain() {
+    std::vector<Arrival> batch;
+    {
+      std::lock_guard lock(mu_);
+      batch.swap(pending_);
+    }
+    for (Arrival& a : batch) {
+      Seen& s = seen_[a.seq];
+      if (s.count++ == 0) {
+        s.first_ns = a.ns;
+        s.event_id = std::move(a.event_id);
+      } else if (a.event_id != s.event_id) {
+        s.other_id = true;
+      }
+    }
+  }
+
+  const Seen* Find(uint64_t seq) const {
+    auto it = seen_.find(seq);
+    return it == seen_.end() ? nullptr : &it->second;
+  }
+  int reconnects() const { return reconnects_; }
+  uint64_t undecodable() const { return undecodable_; }
+  uint64_t untagged() const { return untagged_; }
+
+ private:
+  struct Arrival {
+    uint64_t seq;
+    int64_t ns;
+    std::string event_id;
+  };
+
+  static mqtt_client::Options Options(const Config& config) {
+    mqtt_client::Options o;
+    o.mqtt.brokers = {config.broker};
+    o.client_id =
+        "phonebus-bench-" + std::to_string(::getpid()) + "-" + std::to_string(NowNs() % 1000000007);
+    o.clean_session = false;
+    return o;
+  }
+  std::string Filter() const { return "phonebus/v1/" + config_.site + "/device/+/event/+"; }
+
+  void Arrived(mqtt_client::Message m) {
+    const int64_t now = NowNs();
+    v1::PhoneEvent event;
+    if (!event.ParseFromString(m.payload)) {
+      ++undecodable_;
+      return;
+    }
+    for (const v1::Param& p : event.params()) {
+      if (p.name() != "bench_seq") continue;
+      uint64_t seq = 0;
+      const auto [end, err] =
+          std::from_chars(p.value().data(), p.value().data() + p.value().size(), seq);
+      if (err != std::errc()) break;
+      std::lock_guard lock(mu_);
+      pending_.push_back({seq, now, event.event_id()});
+      return;
+    }
+    ++untagged_;
+  }
+
+  mqtt_client::Client client_;
+  const Config& config_;
+  std::mutex mu_;
+  std::vector<Arrival> pending_;
+  std::unordered_map<uint64_t, Seen> seen_;
+  std::atomic<bool> lost_{false};
+  std::atomic<bool> stop_{false};
+  std::atomic<int> reconnects_{0};
+  std::atomic<uint64_t> undecodable_{0};
+  std::atomic<uint64_t> untagged_{0};
+  std::thread watcher_;
+};
+
+// ---------------------------------------------------------------------------------------
+// CPU accounting, so the table shows who was busy (on a small machine, every process here
+// shares the same cores).
+
+double ProcessCpuSeconds(int pid) {
+  if (pid <= 0) return -1;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return -1;
+  // Fields after the command name, which may itself hold spaces: state is field 3, utime
+  // and stime are fields 14 and 15.
+  const size_t paren = line.rfind(')');
+  if (paren == std::string::npos) return -1;
+  std::istringstream fields(line.substr(paren + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) stime = std::stod(field);
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double SelfCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+struct Cpu {
+  double adapter = -1, broker = -1, bench = -1;
+};
+
+Cpu CpuNow(const Config& config) {
+  return {ProcessCpuSeconds(config.adapter_pid), ProcessCpuSeconds(config.broker_pid),
+          SelfCpuSeconds()};
+}
+
+// ---------------------------------------------------------------------------------------
+// Phases.
+
+struct PhaseResult {
+  std::string phase;
+  Target target = Target::kAdapter;
+  int64_t start_ns = 0;
+  double wall_s = 0;
+  std::vector<Sample> samples;
+  std::map<std::string, uint64_t> errors;
+  Cpu cpu_percent;
+  double tail_s = -1;  // adapter: from the end of the load until the last 200 arrived
+};
+
+// Runs one phase: `spawn(shard, index)` starts the shard's coroutines; each shard's
+// io_context runs on its own thread until its coroutines are done.
+template <typename Spawn>
+PhaseResult RunShards(const Config& config, std::string phase, Target target, Spawn spawn) {
+  std::cerr << "bench: " << phase << " -> " << Name(target) << " ..." << std::endl;
+  std::vector<std::unique_ptr<Shard>> shards;
+  for (int i = 0; i < config.threads; ++i) shards.push_back(std::make_unique<Shard>());
+  const Cpu cpu0 = CpuNow(config);
+  const auto t0 = Clock::now();
+  const int64_t start_ns = NowNs();
+  for (int i = 0; i < config.threads; ++i) spawn(*shards[i], i);
+  std::vector<std::thread> workers;
+  for (auto& shard : shards) workers.emplace_back([&s = *shard] { s.ioc.run(); });
+  for (auto& w : workers) w.join();
+  PhaseResult result;
+  result.phase = std::move(phase);
+  result.target = target;
+  result.start_ns = start_ns;
+  result.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  const Cpu cpu1 = CpuNow(config);
+  auto percent = [&](double a, double b) {
+    return a < 0 || b < 0 ? -1 : 100.0 * (b - a) / result.wall_s;
+  };
+  result.cpu_percent = {percent(cpu0.adapter, cpu1.adapter), percent(cpu0.broker, cpu1.broker),
+                        percent(cpu0.bench, cpu1.bench)};
+  for (auto& shard : shards) {
+    std::move(shard->samples.begin(), shard->samples.end(), std::back_inserter(result.samples));
+    for (auto& [what, n] : shard->errors) result.errors[what] += n;
+  }
+  return result;
+}
+
+Run MakeRun(const Config& config, Target target, std::atomic<uint64_t>& next_seq,
+            double duration_s) {
+  const unsigned short port = target == Target::kNginx ? config.nginx_port : config.adapter_port;
+  return Run{&config,
+             target,
+             tcp::endpoint(net::ip::make_address("127.0.0.1"), port),
+             "127.0.0.1:" + std::to_string(port),
+             Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                std::chrono::duration<double>(duration_s)),
+             &next_seq};
+}
+
+PhaseResult ClosedLoopPhase(const Config& config, const std::string& phase, Target target,
+                            bool keep_alive, std::atomic<uint64_t>& next_seq) {
+  const Run run = MakeRun(config, target, next_seq, config.duration_s);
+  return RunShards(config, phase, target, [&](Shard& shard, int index) {
+    for (int c = index; c < config.concurrency; c += config.threads) {
+      net::co_spawn(shard.ioc, keep_alive ? KeepAliveLoop(shard, run) : CloseLoop(shard, run),
+                    net::detached);
+    }
+  });
+}
+
+PhaseResult LatencyPhase(const Config& config, const std::string& phase,
+                         std::atomic<uint64_t>& next_seq) {
+  const Run run = MakeRun(config, Target::kAdapter, next_seq, config.latency_duration_s);
+  const auto count = static_cast<uint64_t>(std::llround(config.rate * config.latency_duration_s));
+  const auto start = Clock::now() + 10ms;
+  return RunShards(config, phase, Target::kAdapter, [&](Shard& shard, int index) {
+    net::co_spawn(shard.ioc, PacedLoop(shard, run, start, count, index, config.threads),
+                  net::detached);
+  });
+}
+
+// Waits until every event the adapter answered 200 for has arrived, or tail_s passed.
+void WaitForTail(const Config& config, EventSink& sink, PhaseResult& result) {
+  const int64_t load_end = NowNs();
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(config.tail_s));
+  while (true) {
+    sink.Drain();
+    int64_t last = 0;
+    size_t missing = 0;
+    for (const Sample& s : result.samples) {
+      if (!s.ok) continue;
+      if (const Seen* seen = sink.Find(s.seq)) {
+        last = std::max(last, seen->first_ns);
+      } else {
+        ++missing;
+      }
+    }
+    if (missing == 0) {
+      result.tail_s = std::max<int64_t>(0, last - load_end) / 1e9;
+      return;
+    }
+    if (Clock::now() >= deadline) return;
+    std::this_thread::sleep_for(50ms);
+  }
+}
+
+// Sends one event to each target and waits for the adapter's to arrive, so a broken setup
+// fails in seconds with a clear message instead of as a table full of losses.
+bool Preflight(const Config& config, EventSink& sink, std::atomic<uint64_t>& next_seq) {
+  std::vector<Target> targets = {Target::kAdapter};
+  if (config.nginx_port != 0) targets.push_back(Target::kNginx);
+  for (Target target : targets) {
+    const Run run = MakeRun(config, target, next_seq, 0);
+    Shard shard;
+    const uint64_t seq = next_seq.fetch_add(1);
+    net::co_spawn(shard.ioc, NewConnectionRequest(shard, run, seq, NowNs()), net::detached);
+    shard.ioc.run();
+    if (shard.samples.empty() || !shard.samples[0].ok) {
+      std::cerr << "bench: preflight request to " << Name(target)
+                << " failed: " << (shard.errors.empty() ? "no answer" : shard.errors.begin()->first)
+                << "\n";
+      return false;
+    }
+    if (target != Target::kAdapter) continue;
+    const auto deadline = Clock::now() + 10s;
+    while (sink.Drain(), sink.Find(seq) == nullptr) {
+      if (Clock::now() >= deadline) {
+        std::cerr << "bench: preflight event never reached the subscriber on " << config.broker
+                  << " (site " << config.site << ")\n";
+        return false;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------
+// Report.
+
+double Percentile(std::vector<int64_t>& ns, double q) {
+  if (ns.empty()) return -1;
+  std::sort(ns.begin(), ns.end());
+  const size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(ns.size())));
+  return ns[std::clamp<size_t>(rank, 1, ns.size()) - 1] / 1e6;
+}
+
+std::string Fixed(double v, int digits) {
+  if (v < 0) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+struct Row {
+  std::vector<std::string> cells;
+  double events_per_s = 0;
+};
+
+struct Notes {
+  std::vector<std::string> lines;
+};
+
+Row Summarize(const PhaseResult& r, const EventSink& sink, Notes& notes) {
+  uint64_t ok = 0, arrived = 0, errors = 0, lost = 0, dup = 0, unanswered_arrived = 0,
+           id_mismatch = 0, dup_other_id = 0;
+  std::vector<int64_t> http_ns, e2e_ns;
+  int64_t last_arrival_ns = 0;
+  for (const auto& [what, n] : r.errors) errors += n;
+  for (const Sample& s : r.samples) {
+    if (s.ok) {
+      ++ok;
+      http_ns.push_back(s.answer_ns - s.start_ns);
+    }
+    if (r.target != Target::kAdapter) continue;
+    const Seen* seen = sink.Find(s.seq);
+    if (seen == nullptr) {
+      if (s.ok) ++lost;
+      continue;
+    }
+    ++arrived;
+    last_arrival_ns = std::max(last_arrival_ns, seen->first_ns);
+    if (seen->count > 1) ++dup;
+    if (seen->other_id) ++dup_other_id;
+    if (!s.ok) {
+      ++unanswered_arrived;
+      continue;
+    }
+    if (seen->event_id != s.event_id) ++id_mismatch;
+    e2e_ns.push_back(seen->first_ns - s.start_ns);
+  }
+  const bool adapter = r.target == Target::kAdapter;
+  const std::string label = r.phase + " / " + Name(r.target);
+  for (const auto& [what, n] : r.errors) {
+    notes.lines.push_back(label + ": " + std::to_string(n) + " x " + what);
+  }
+  if (unanswered_arrived > 0) {
+    notes.lines.push_back(label + ": " + std::to_string(unanswered_arrived) +
+                          " events arrived whose request got no 200 (at-least-once: fine)");
+  }
+  if (id_mismatch > 0) {
+    notes.lines.push_back(label + ": " + std::to_string(id_mismatch) +
+                          " events arrived with an event_id other than the one answered");
+  }
+  if (dup_other_id > 0) {
+    notes.lines.push_back(label + ": " + std::to_string(dup_other_id) +
+                          " repeats carried a different event_id (consumers cannot dedupe)");
+  }
+  const double events_per_s = static_cast<double>(ok) / r.wall_s;
+  // What the adapter got onto the bus per second, from the first request to the last arrival:
+  // below events/s when publishing lags and the outbox holds the difference.
+  const double delivered_per_s =
+      arrived == 0 ? -1 : static_cast<double>(arrived) * 1e9 / (last_arrival_ns - r.start_ns);
+  const double e2e_max =
+      e2e_ns.empty() ? -1 : *std::max_element(e2e_ns.begin(), e2e_ns.end()) / 1e6;
+  auto cpu = [](double v) { return v < 0 ? std::string("-") : Fixed(v, 0); };
+  Row row;
+  row.events_per_s = events_per_s;
+  row.cells = {r.phase,
+               Name(r.target),
+               Fixed(events_per_s, 0),
+               std::to_string(ok),
+               adapter ? std::to_string(arrived) : "-",
+               adapter ? Fixed(delivered_per_s, 0) : "-",
+               std::to_string(errors),
+               adapter ? std::to_string(lost) : "-",
+               adapter ? std::to_string(dup) : "-",
+               Fixed(Percentile(http_ns, 0.50), 2),
+               Fixed(Percentile(http_ns, 0.99), 2),
+               Fixed(Percentile(e2e_ns, 0.50), 2),
+               Fixed(Percentile(e2e_ns, 0.99), 2),
+               Fixed(e2e_max, 2),
+               adapter ? Fixed(r.tail_s, 2) : "-",
+               (adapter ? cpu(r.cpu_percent.adapter) : "-") + " / " + cpu(r.cpu_percent.broker) +
+                   " / " + cpu(r.cpu_percent.bench)};
+  return row;
+}
+
+// A Markdown table, padded so it also reads well as plain text.
+void PrintTable(const std::vector<std::string>& header, const std::vector<Row>& rows) {
+  std::vector<size_t> width(header.size());
+  for (size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
+  for (const Row& row : rows) {
+    for (size_t i = 0; i < row.cells.size(); ++i)
+      width[i] = std::max(width[i], row.cells[i].size());
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string out = "|";
+    for (size_t i = 0; i < cells.size(); ++i) {
+      const std::string pad(width[i] - cells[i].size(), ' ');
+      // Text left, figures right.
+      out += " " + (i < 2 ? cells[i] + pad : pad + cells[i]) + " |";
+    }
+    std::cout << out << "\n";
+  };
+  line(header);
+  std::string rule = "|";
+  for (size_t i = 0; i < header.size(); ++i) {
+    const std::string dashes(width[i] + 1, '-');
+    rule += i < 2 ? ":" + dashes + "|" : dashes + ":|";
+  }
+  std::cout << rule << "\n";
+  for (const Row& row : rows) line(row.cells);
+}
+
+double PeakRssMiB(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
+  }
+  return -1;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{
+      "adapter_bench: throughput, latency and loss of phonebus-adapter vs. nginx "
+      "(normally started by tests/bench/run.sh)"};
+  Config config;
+  app.add_option("--adapter-port", config.adapter_port, "Adapter port on 127.0.0.1")->required();
+  app.add_option("--nginx-port", config.nginx_port, "nginx port on 127.0.0.1 (0: skip nginx)")
+      ->capture_default_str();
+  app.add_option("--mqtt-broker", config.broker, "Broker the adapter publishes to")
+      ->capture_default_str();
+  app.add_option("--site", config.site, "The adapter's --site")->capture_default_str();
+  app.add_option("--adapter-pid", config.adapter_pid, "Adapter PID, for CPU and peak RSS");
+  app.add_option("--broker-pid", config.broker_pid, "mosquitto PID, for CPU");
+  app.add_option("--duration", config.duration_s, "Seconds per throughput run")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 600.0));
+  app.add_option("--warmup", config.warmup_s,
+                 "Seconds of unreported new-connection load on each target first")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 60.0));
+  app.add_option("--latency-duration", config.latency_duration_s,
+                 "Seconds of the fixed-rate latency run")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 600.0));
+  app.add_option("--tail-timeout", config.tail_s,
+                 "Seconds to wait after an adapter run for its last events")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 600.0));
+  app.add_option("--concurrency", config.concurrency, "Client loops in the throughput runs")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4000));
+  app.add_option("--rate", config.rate, "Events/s offered in the latency run")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--devices", config.devices, "Fake phones the load cycles over")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--threads", config.threads, "Client threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  app.add_option("--request-timeout-ms", config.request_timeout_ms,
+                 "Client time limit for one request, connect included")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 600000));
+  app.add_option("--phases", config.phases, "Phases to run: close, keepalive, latency")
+      ->delimiter(',')
+      ->capture_default_str()
+      ->check(CLI::IsMember({"close", "keepalive", "latency"}));
+  CLI11_PARSE(app, argc, argv);
+  log::SetService("adapter_bench");
+  log::SetLevel(log::Level::kWarn);
+
+  EventSink sink(config);
+  if (!sink.Start()) {
+    std::cerr << "bench: cannot subscribe on " << config.broker << "\n";
+    return 1;
+  }
+  std::atomic<uint64_t> next_seq{1};
+  if (!Preflight(config, sink, next_seq)) return 1;
+  if (config.warmup_s > 0) {
+    // Not reported: the first seconds of a fresh adapter (outbox files, allocator, page
+    // cache) and of the client are not what a long-running adapter does.
+    Config warmup = config;
+    warmup.duration_s = config.warmup_s;
+    if (config.nginx_port != 0) {
+      ClosedLoopPhase(warmup, "warm-up", Target::kNginx, /*keep_alive=*/false, next_seq);
+    }
+    PhaseResult r = ClosedLoopPhase(warmup, "warm-up", Target::kAdapter, false, next_seq);
+    WaitForTail(config, sink, r);
+  }
+
+  auto wants = [&](const char* phase) {
+    return std::find(config.phases.begin(), config.phases.end(), phase) != config.phases.end();
+  };
+  std::vector<PhaseResult> results;
+  std::map<std::string, double> nginx_rate, adapter_rate;  // by phase, for the ratios
+  const std::string c = " (c=" + std::to_string(config.concurrency) + ")";
+  struct ClosedLoop {
+    const char* key;
+    std::string phase;
+    bool keep_alive;
+  };
+  for (const auto& [key, phase, keep_alive] : std::vector<ClosedLoop>{
+           {"close", "new conn" + c, false}, {"keepalive", "keep-alive" + c, true}}) {
+    if (!wants(key)) continue;
+    if (config.nginx_port != 0) {
+      results.push_back(ClosedLoopPhase(config, phase, Target::kNginx, keep_alive, next_seq));
+    }
+    results.push_back(ClosedLoopPhase(config, phase, Target::kAdapter, keep_alive, next_seq));
+    WaitForTail(config, sink, results.back());
+  }
+  if (wants("latency")) {
+    results.push_back(
+        LatencyPhase(config, "new conn at " + std::to_string(config.rate) + "/s", next_seq));
+    WaitForTail(config, sink, results.back());
+  }
+  // Late repeats of earlier phases are counted too.
+  std::this_thread::sleep_for(200ms);
+  sink.Drain();
+
+  std::cout << "adapter_bench: " << std::thread::hardware_concurrency() << " CPUs, "
+            << config.concurrency << " client loops x " << Fixed(config.duration_s, 0)
+            << " s per throughput run, latency run " << config.rate << "/s x "
+            << Fixed(config.latency_duration_s, 0) << " s, " << config.devices << " devices, "
+            << config.threads << " client thread(s)\n\n";
+  Notes notes;
+  std::vector<Row> rows;
+  for (const PhaseResult& r : results) {
+    rows.push_back(Summarize(r, sink, notes));
+    (r.target == Target::kNginx ? nginx_rate : adapter_rate)[r.phase] = rows.back().events_per_s;
+  }
+  PrintTable({"phase", "target", "events/s", "ok", "arrived", "arrived/s", "errors", "lost", "dup",
+              "http p50 ms", "http p99 ms", "e2e p50 ms", "e2e p99 ms", "e2e max ms", "tail s",
+              "cpu % adapter/broker/bench"},
+             rows);
+  std::cout << "\n";
+  for (const auto& [phase, rate] : adapter_rate) {
+    auto it = nginx_rate.find(phase);
+    if (it == nginx_rate.end() || it->second <= 0) continue;
+    std::cout << "adapter/nginx events/s, " << phase << ": " << Fixed(rate / it->second, 3) << "\n";
+  }
+  if (config.adapter_pid > 0) {
+    std::cout << "adapter peak RSS: " << Fixed(PeakRssMiB(config.adapter_pid), 1) << " MiB\n";
+  }
+  if (sink.reconnects() > 0) {
+    notes.lines.push_back("subscriber reconnected " + std::to_string(sink.reconnects()) +
+                          " times (persistent session: the broker queued meanwhile)");
+  }
+  if (sink.undecodable() > 0) {
+    notes.lines.push_back(std::to_string(sink.undecodable()) + " payloads were no PhoneEvent");
+  }
+  if (sink.untagged() > 0) {
+    notes.lines.push_back(std::to_string(sink.untagged()) + " events carried no bench_seq");
+  }
+  if (!notes.lines.empty()) {
+    std::cout << "\nnotes:\n";
+    for (const std::string& n : notes.lines) std::cout << "  " << n << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace phonebus::bench
+
+int main(int argc, char** argv) { return phonebus::bench::Main(argc, argv); }
