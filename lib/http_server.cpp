@@ -52,6 +52,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Run(std::list<std::weak_ptr<Session>>::iterator self_entry) {
     self_entry_ = self_entry;
+    registered_ = true;
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
   }
 
@@ -202,9 +203,9 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream_.close();
     std::lock_guard lock(state_->mu);
-    if (!removed_) {
+    if (registered_) {
       state_->sessions.erase(self_entry_);
-      removed_ = true;
+      registered_ = false;
     }
   }
 
@@ -218,7 +219,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool timed_out_ = false;
   bool head_ = false;
   bool idle_ = false;
-  bool removed_ = false;
+  bool registered_ = false;  // in state_->sessions (refused ones never are)
   std::list<std::weak_ptr<Session>>::iterator self_entry_;
 };
 

@@ -238,6 +238,49 @@ TEST_F(AdapterTest, BadInputGetsClearStatusAndReason) {
       << metrics.body;
 }
 
+TEST_F(AdapterTest, ThousandsOfIdleConnectionsDoNotStopService) {
+  auto settings = TestSettings(broker_, dir_);
+  settings.max_connections = 1500;
+  settings.idle_timeout_ms = 1000;
+  Adapter adapter(settings);
+  adapter.Start();
+  const auto port = adapter.endpoint().port();
+  net::io_context ioc;
+  std::vector<tcp::socket> idle;
+  for (int i = 0; i < 2000; ++i) {
+    idle.emplace_back(ioc).connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  }
+  // Past the limit a connection is told so at once, with a reason.
+  auto r = HttpGet(port, "/healthz");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(r.body.find("too many connections"), std::string::npos);
+  // Idle connections are closed after the idle timeout; then phones get through.
+  std::this_thread::sleep_for(1500ms);
+  r = HttpGet(port, "/yealink/dnd_on?mac=001565aabbcc");
+  EXPECT_EQ(r.status, 200) << r.body;
+  char byte;
+  boost::system::error_code ec;
+  idle.front().read_some(net::buffer(&byte, 1), ec);
+  EXPECT_EQ(ec, net::error::eof);  // the server closed it
+}
+
+TEST_F(AdapterTest, StatusTopicIsRetainedOnlineAndOfflineOnStop) {
+  Subscriber sub(broker_.uri(), "phonebus/v1/hq/service/+/status");
+  {
+    Adapter adapter(TestSettings(broker_, dir_));
+    adapter.Start();
+    ASSERT_TRUE(sub.WaitFor(
+        [](const auto& m) { return !m.empty() && m.back().payload == "online"; }, 10s));
+    EXPECT_EQ(sub.messages().back().topic, "phonebus/v1/hq/service/adapter-test/status");
+  }
+  ASSERT_TRUE(
+      sub.WaitFor([](const auto& m) { return !m.empty() && m.back().payload == "offline"; }, 10s));
+  Subscriber late(broker_.uri(), "phonebus/v1/hq/service/+/status");
+  ASSERT_TRUE(late.WaitForCount(1, 10s));
+  EXPECT_TRUE(late.messages().front().retained);
+  EXPECT_EQ(late.messages().front().payload, "offline");
+}
+
 TEST_F(AdapterTest, FullOutboxAnswers503AndKeepsWhatItAccepted) {
   broker_.Stop();  // nothing drains
   auto settings = TestSettings(broker_, dir_);
@@ -329,8 +372,10 @@ TEST_F(AdapterTest, BrokerDownTenSecondsLosesNothingAcknowledged) {
 
 class AdapterProcess {
  public:
-  AdapterProcess(const Mosquitto& broker, const std::string& dir, unsigned short port)
+  AdapterProcess(const Mosquitto& broker, const std::string& dir, unsigned short port,
+                 const std::string& durability = "os")
       : args_{PHONEBUS_ADAPTER_BIN,
+              "--durability=" + durability,
               "--listen=127.0.0.1:" + std::to_string(port),
               "--site=hq",
               "--instance=killme",
@@ -368,10 +413,13 @@ class AdapterProcess {
   pid_t pid_ = -1;
 };
 
-TEST_F(AdapterTest, SigkilledAdapterLosesNothingAcknowledged) {
+class SigkillTest : public AdapterTest, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(SigkillTest, SigkilledAdapterLosesNothingAcknowledged) {
   Subscriber sub(broker_.uri(), "phonebus/v1/hq/device/+/event/+");
+  Subscriber status(broker_.uri(), "phonebus/v1/hq/service/adapter-killme/status");
   const auto port = testing::FreePort();
-  AdapterProcess adapter(broker_, dir_, port);
+  AdapterProcess adapter(broker_, dir_, port, GetParam());
   Load load([port] { return port; });
   for (int round = 0; round < 3; ++round) {
     std::this_thread::sleep_for(1500ms);
@@ -387,7 +435,14 @@ TEST_F(AdapterTest, SigkilledAdapterLosesNothingAcknowledged) {
   size_t missing = 0;
   for (const auto& id : acked) missing += ids.count(id) == 0;
   EXPECT_EQ(missing, 0u);
+  // Each kill left the broker to publish the last will.
+  const auto statuses = status.messages();
+  EXPECT_GE(std::count_if(statuses.begin(), statuses.end(),
+                          [](const auto& m) { return m.payload == "offline"; }),
+            1);
 }
+
+INSTANTIATE_TEST_SUITE_P(Durability, SigkillTest, ::testing::Values("os", "fsync"));
 
 }  // namespace
 }  // namespace phonebus::adapter

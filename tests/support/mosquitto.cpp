@@ -1,6 +1,7 @@
 #include "mosquitto.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,6 +45,8 @@ void Mosquitto::Start() {
   const std::string conf = dir_ + "/mosquitto.conf";
   pid_ = fork();
   if (pid_ == 0) {
+    // If the test process dies (a crash), take the broker with it.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     execlp("mosquitto", "mosquitto", "-c", conf.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
