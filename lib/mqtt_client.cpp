@@ -2,11 +2,46 @@
 
 #include <mqtt/async_client.h>
 
+#include <dirent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cstdlib>
 #include <mutex>
 
 #include "log.h"
 
 namespace phonebus::mqtt_client {
+namespace {
+
+// paho C leaves Nagle's algorithm on, so each small PUBLISH waits for the
+// previous one's ACK (and the peer's delayed ACK): tens of milliseconds per
+// round trip, which caps QoS 1 throughput at window / RTT. paho offers no
+// socket hook, so after each connect we switch Nagle off on every TCP socket
+// of the process; every socket we own wants it off anyway.
+void DisableNagleOnAllTcpSockets() {
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir) return;
+  while (const dirent* entry = readdir(dir)) {
+    const int fd = std::atoi(entry->d_name);
+    if (fd <= 2) continue;
+    int type = 0;
+    socklen_t len = sizeof type;
+    sockaddr_storage addr{};
+    socklen_t addr_len = sizeof addr;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) != 0 ||
+        (addr.ss_family != AF_INET && addr.ss_family != AF_INET6)) {
+      continue;
+    }
+    const int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  closedir(dir);
+}
+
+}  // namespace
 
 std::string ContentType(const settings::Mqtt& mqtt) {
   return mqtt.json() ? "application/json" : "application/x-protobuf";
@@ -48,6 +83,7 @@ class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
     }
     try {
       client_.connect(builder.finalize())->wait();
+      DisableNagleOnAllTcpSockets();
     } catch (const mqtt::exception& e) {
       // Never echo the options: they hold the password.
       return absl::UnavailableError("cannot connect to MQTT broker: " + e.get_message() +
@@ -101,9 +137,13 @@ class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
     return absl::OkStatus();
   }
 
-  absl::Status Subscribe(const std::string& filter, int qos) {
+  absl::Status Subscribe(const std::string& filter, int qos, bool no_local) {
     try {
-      client_.subscribe(filter, qos)->wait();
+      if (options_.mqtt.v5()) {
+        client_.subscribe(filter, qos, mqtt::subscribe_options(no_local))->wait();
+      } else {
+        client_.subscribe(filter, qos)->wait();
+      }
     } catch (const mqtt::exception& e) {
       return absl::UnavailableError("subscribe to " + filter + " failed: " + e.get_message());
     }
@@ -161,8 +201,8 @@ absl::Status Client::Publish(const Message& message, uint64_t tag) {
   return impl_->Publish(message, tag);
 }
 void Client::OnMessage(std::function<void(Message)> h) { impl_->on_message = std::move(h); }
-absl::Status Client::Subscribe(const std::string& filter, int qos) {
-  return impl_->Subscribe(filter, qos);
+absl::Status Client::Subscribe(const std::string& filter, int qos, bool no_local) {
+  return impl_->Subscribe(filter, qos, no_local);
 }
 
 }  // namespace phonebus::mqtt_client

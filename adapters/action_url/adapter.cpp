@@ -10,6 +10,7 @@
 #include "log.h"
 #include "normalize.h"
 #include "topics.h"
+#include "uuid.h"
 
 namespace phonebus::adapter {
 namespace {
@@ -169,7 +170,10 @@ Adapter::Adapter(AdapterSettings settings) : settings_(std::move(settings)) {
   outbox_ = std::move(*box);
   mqtt_client::Options mqtt_options;
   mqtt_options.mqtt = settings_.mqtt;
-  mqtt_options.client_id = "phonebus-adapter-" + settings_.instance;
+  // A new id per process: the publisher keeps no broker session (the outbox
+  // is the session), and "no local" below then hides only this process's own
+  // publications, not those of the process before a restart.
+  mqtt_options.client_id = "phonebus-adapter-" + settings_.instance + "-" + NewUuidV7().substr(24);
   mqtt_options.status_topic = topics::ServiceStatus(settings_.site, "adapter-" + settings_.instance);
   mqtt_ = std::make_unique<mqtt_client::Client>(std::move(mqtt_options));
   publisher_ = std::make_unique<outbox::Publisher>(*outbox_, *mqtt_, settings_.mqtt.max_inflight,
@@ -178,12 +182,11 @@ Adapter::Adapter(AdapterSettings settings) : settings_(std::move(settings)) {
                                                 [this] { return ready(); });
   // Pick up the retained states (after a restart, or written by another
   // replica), so the first event of a device does not publish a state that
-  // forgot its DND, forwarding or registrations. Not "no local": a restarted
-  // adapter has the same client id, and its own retained states are the point.
-  // Our echoes carry no newer last_seen and are dropped by Seed.
+  // forgot its DND, forwarding or registrations. On MQTT 3.1.1, which has no
+  // "no local", our own echoes come back too and Seed drops them (not newer).
   mqtt_->OnMessage([h = handler_.get()](mqtt_client::Message m) { h->SeedState(m.payload); });
   publisher_->OnConnected([this] {
-    if (auto st = mqtt_->Subscribe(topics::AllStates(settings_.site), 1);
+    if (auto st = mqtt_->Subscribe(topics::AllStates(settings_.site), 1, /*no_local=*/true);
         !st.ok()) {
       log::Warn("cannot read retained device states", {{"error", std::string(st.message())}});
     }
