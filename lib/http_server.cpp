@@ -23,7 +23,10 @@ struct Server::State {
   std::list<std::weak_ptr<class Session>> sessions;
 
   State(net::io_context& io, Limits l, Handler h, RejectObserver r)
-      : ioc(io), acceptor(net::make_strand(io)), limits(l), handler(std::move(h)),
+      : ioc(io),
+        acceptor(net::make_strand(io)),
+        limits(l),
+        handler(std::move(h)),
         on_reject(std::move(r)) {}
 
   void Reject(std::string_view reason, const std::string& peer) {
@@ -85,14 +88,14 @@ class Session : public std::enable_shared_from_this<Session> {
     if (buffer_.size() > 0) return ReadRequest();
     idle_ = true;
     stream_.expires_after(state_->limits.idle_timeout);
-    stream_.async_read_some(
-        buffer_.prepare(1024),
-        [self = shared_from_this()](beast::error_code ec, size_t n) {
-          self->idle_ = false;
-          if (ec) return self->Close();  // idle timeout, peer closed, or shutdown
-          self->buffer_.commit(n);
-          self->ReadRequest();
-        });
+    stream_.async_read_some(buffer_.prepare(1024),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->idle_ = false;
+                              if (ec)
+                                return self->Close();  // idle timeout, peer closed, or shutdown
+                              self->buffer_.commit(n);
+                              self->ReadRequest();
+                            });
   }
 
   void ReadRequest() {
@@ -140,7 +143,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return Refuse("url_too_long", 414, "request URL too long");
     }
     size_t header_bytes = 0;
-    for (const auto& field : req) header_bytes += field.name_string().size() + field.value().size() + 4;
+    for (const auto& field : req)
+      header_bytes += field.name_string().size() + field.value().size() + 4;
     if (header_bytes > state_->limits.max_header_bytes) {
       return Refuse("headers_too_large", 431, "request headers too large");
     }
@@ -252,8 +256,8 @@ void Accept(std::shared_ptr<State> state) {
 
 }  // namespace
 
-Server::Server(net::io_context& ioc, const tcp::endpoint& endpoint, Limits limits,
-               Handler handler, RejectObserver on_reject)
+Server::Server(net::io_context& ioc, const tcp::endpoint& endpoint, Limits limits, Handler handler,
+               RejectObserver on_reject)
     : state_(std::make_shared<State>(ioc, limits, std::move(handler), std::move(on_reject))) {
   auto& acceptor = state_->acceptor;
   acceptor.open(endpoint.protocol());

@@ -19,8 +19,7 @@ Registry::Registry() = default;
 Registry::~Registry() = default;
 
 Histogram::Histogram(std::vector<double> upper_bounds)
-    : bounds_(std::move(upper_bounds)),
-      counts_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
+    : bounds_(std::move(upper_bounds)), counts_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
   for (size_t i = 0; i <= bounds_.size(); ++i) counts_[i] = 0;
 }
 
@@ -45,15 +44,15 @@ double Histogram::Sum() const { return sum_micro_.load(std::memory_order_relaxed
 
 Family<Counter>& Registry::AddCounter(std::string name, std::string help) {
   std::lock_guard lock(mu_);
-  entries_.push_back(std::unique_ptr<Entry>(
-      new Entry(std::move(name), std::move(help), std::in_place_index<0>)));
+  entries_.push_back(
+      std::unique_ptr<Entry>(new Entry(std::move(name), std::move(help), std::in_place_index<0>)));
   return std::get<0>(entries_.back()->body);
 }
 
 Family<Gauge>& Registry::AddGauge(std::string name, std::string help) {
   std::lock_guard lock(mu_);
-  entries_.push_back(std::unique_ptr<Entry>(
-      new Entry(std::move(name), std::move(help), std::in_place_index<1>)));
+  entries_.push_back(
+      std::unique_ptr<Entry>(new Entry(std::move(name), std::move(help), std::in_place_index<1>)));
   return std::get<1>(entries_.back()->body);
 }
 
@@ -113,7 +112,9 @@ std::string Registry::Render() const {
   std::lock_guard lock(mu_);
   std::string out;
   for (const auto& e : entries_) {
-    const char* type = e->body.index() == 0 ? "counter" : e->body.index() == 2 ? "histogram" : "gauge";
+    const char* type = e->body.index() == 0   ? "counter"
+                       : e->body.index() == 2 ? "histogram"
+                                              : "gauge";
     out += "# HELP " + e->name + " " + e->help + "\n# TYPE " + e->name + " " + type + "\n";
     switch (e->body.index()) {
       case 0:
@@ -149,7 +150,7 @@ std::string Registry::Render() const {
 
 std::vector<double> LatencyBuckets() {
   return {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-          0.025,   0.05,   0.1,     0.25,   0.5,   1,     2.5,    10};
+          0.025,   0.05,   0.1,     0.25,   0.5,   1,      2.5,   10};
 }
 
 }  // namespace phonebus::metrics

@@ -49,7 +49,7 @@ class Histogram {
  private:
   std::vector<double> bounds_;
   std::unique_ptr<std::atomic<uint64_t>[]> counts_;  // bounds_.size() + 1
-  std::atomic<uint64_t> sum_micro_{0};              // sum in millionths, lock-free
+  std::atomic<uint64_t> sum_micro_{0};               // sum in millionths, lock-free
 };
 
 // A metric name with its help text and one child per label set.

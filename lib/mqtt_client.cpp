@@ -1,8 +1,7 @@
 #include "mqtt_client.h"
 
-#include <mqtt/async_client.h>
-
 #include <dirent.h>
+#include <mqtt/async_client.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -86,8 +85,8 @@ class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
       DisableNagleOnAllTcpSockets();
     } catch (const mqtt::exception& e) {
       // Never echo the options: they hold the password.
-      return absl::UnavailableError("cannot connect to MQTT broker: " + e.get_message() +
-                                    " (" + std::to_string(e.get_reason_code()) + ")");
+      return absl::UnavailableError("cannot connect to MQTT broker: " + e.get_message() + " (" +
+                                    std::to_string(e.get_reason_code()) + ")");
     }
     if (!options_.status_topic.empty()) {
       try {

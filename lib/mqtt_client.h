@@ -62,7 +62,7 @@ class Client {
 
   // Messages matching subscriptions are passed to `handler`.
   void OnMessage(std::function<void(Message)> handler);
-  // Blocks until the broker granted the subscription. `no_local` (MQTT 5; 
+  // Blocks until the broker granted the subscription. `no_local` (MQTT 5;
   // ignored on 3.1.1): the broker does not send back this client id's own
   // publications.
   absl::Status Subscribe(const std::string& filter, int qos = 1, bool no_local = false);

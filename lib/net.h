@@ -1,9 +1,11 @@
 // The one place Asio and Beast come in, so every file agrees on the names.
 #pragma once
 
-#include <utility>  // Boost 1.74 Asio uses std::exchange without including it
-
+// Boost 1.74 Asio uses std::exchange without including <utility>.
+// clang-format off
+#include <utility>
 #include <boost/asio.hpp>
+// clang-format on
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 

@@ -94,7 +94,8 @@ Outbox::Outbox(Options options) : options_(std::move(options)) {}
 absl::StatusOr<std::unique_ptr<Outbox>> Outbox::Open(const Options& options) {
   std::error_code ec;
   fs::create_directories(options.dir, ec);
-  if (ec) return absl::UnavailableError("outbox: cannot create " + options.dir + ": " + ec.message());
+  if (ec)
+    return absl::UnavailableError("outbox: cannot create " + options.dir + ": " + ec.message());
   std::unique_ptr<Outbox> box(new Outbox(options));
   if (auto st = box->Recover(); !st.ok()) return st;
   box->background_ = std::thread([b = box.get()] { b->BackgroundLoop(); });
@@ -143,20 +144,22 @@ absl::Status Outbox::Recover() {
   for (const auto& [first_seq, path] : files) {
     const int fd = ::open(path.c_str(), O_RDWR);
     if (fd < 0) return Errno("open " + path);
-    struct stat st{};
+    struct stat st {};
     ::fstat(fd, &st);
     uint64_t pos = 0;
     uint64_t seq = first_seq;
     char hdr[kHeaderBytes];
     std::string data;
-    while (pos + kHeaderBytes <= static_cast<uint64_t>(st.st_size) && ReadAt(fd, hdr, kHeaderBytes, pos)) {
+    while (pos + kHeaderBytes <= static_cast<uint64_t>(st.st_size) &&
+           ReadAt(fd, hdr, kHeaderBytes, pos)) {
       const Header h = DecodeHeader(hdr);
       if (h.seq != seq || h.length > kMaxRecordBytes ||
           pos + kHeaderBytes + h.length > static_cast<uint64_t>(st.st_size)) {
         break;
       }
       data.resize(h.length);
-      if (!ReadAt(fd, data.data(), h.length, pos + kHeaderBytes) || Crc(data, h.seq) != h.crc) break;
+      if (!ReadAt(fd, data.data(), h.length, pos + kHeaderBytes) || Crc(data, h.seq) != h.crc)
+        break;
       if (seq == cursor) {
         committed_offset_ = offset + pos;
         committed_found = true;
@@ -166,7 +169,8 @@ absl::Status Outbox::Recover() {
     }
     if (pos < static_cast<uint64_t>(st.st_size)) {
       log::Warn("outbox: cutting off a torn or corrupt tail",
-                {{"segment", path}, {"valid_bytes", std::to_string(pos)},
+                {{"segment", path},
+                 {"valid_bytes", std::to_string(pos)},
                  {"file_bytes", std::to_string(st.st_size)}});
       if (::ftruncate(fd, static_cast<off_t>(pos)) != 0) {
         ::close(fd);
@@ -268,12 +272,7 @@ absl::Status Outbox::Append(const std::vector<std::string>& records, Done durabl
   return absl::OkStatus();
 }
 
-int Outbox::ReaderFd(size_t segment_index) {
-  std::string path;
-  {
-    std::lock_guard lock(mu_);
-    path = segments_[segment_index].path;
-  }
+int Outbox::ReaderFd(const std::string& path) {
   if (path != reader_path_) {
     if (reader_fd_ >= 0) ::close(reader_fd_);
     reader_fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -301,7 +300,8 @@ std::vector<Entry> Outbox::Read(size_t max, std::chrono::milliseconds timeout) {
     }
     const uint64_t pos = read_offset_ - seg.first_offset;
     lock.unlock();
-    const int fd = ReaderFd(index);
+    // By path, not index: acknowledgements may drop front segments meanwhile.
+    const int fd = ReaderFd(seg.path);
     char hdr[kHeaderBytes];
     Entry entry{};
     bool ok = fd >= 0 && ReadAt(fd, hdr, kHeaderBytes, pos);
@@ -310,11 +310,13 @@ std::vector<Entry> Outbox::Read(size_t max, std::chrono::milliseconds timeout) {
       h = DecodeHeader(hdr);
       entry.seq = h.seq;
       entry.data.resize(h.length);
-      ok = h.length <= kMaxRecordBytes && ReadAt(fd, entry.data.data(), h.length, pos + kHeaderBytes);
+      ok = h.length <= kMaxRecordBytes &&
+           ReadAt(fd, entry.data.data(), h.length, pos + kHeaderBytes);
     }
     lock.lock();
     if (!ok) {
-      log::Error("outbox: cannot read record", {{"segment", seg.path}, {"offset", std::to_string(pos)}});
+      log::Error("outbox: cannot read record",
+                 {{"segment", seg.path}, {"offset", std::to_string(pos)}});
       break;
     }
     read_offset_ += kHeaderBytes + h.length;

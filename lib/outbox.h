@@ -85,7 +85,7 @@ class Outbox {
     uint64_t first_seq;
     uint64_t first_offset;  // global byte offset of the file's start
     std::string path;
-    uint64_t size = 0;      // bytes of whole records
+    uint64_t size = 0;  // bytes of whole records
   };
   struct InFlight {
     uint64_t seq;
@@ -99,7 +99,7 @@ class Outbox {
   void AdvanceCommitted();           // mu_ held
   void SaveCursor(uint64_t seq);
   void BackgroundLoop();
-  int ReaderFd(size_t segment_index);  // reader thread only
+  int ReaderFd(const std::string& path);  // reader thread only
 
   const Options options_;
   mutable std::mutex mu_;

@@ -99,11 +99,11 @@ Publisher::Publisher(Outbox& outbox, mqtt_client::Client& client, int max_inflig
                                  "Time from accepting an event to the broker's PUBACK",
                                  metrics::LatencyBuckets())
                    .With({})),
-      published_(registry.AddCounter("phonebus_published_total",
-                                     "Messages the broker acknowledged")
+      published_(registry.AddCounter("phonebus_published_total", "Messages the broker acknowledged")
                      .With({})),
-      failures_(registry.AddCounter("phonebus_publish_failures_total",
-                                    "Publishes that failed and will be retried")
+      failures_(registry
+                    .AddCounter("phonebus_publish_failures_total",
+                                "Publishes that failed and will be retried")
                     .With({})) {
   registry.AddGaugeCallback("phonebus_mqtt_connected", "1 while connected to a broker",
                             [this] { return connected_ ? 1.0 : 0.0; });
@@ -119,7 +119,9 @@ Publisher::Publisher(Outbox& outbox, mqtt_client::Client& client, int max_inflig
 
 Publisher::~Publisher() { Stop(std::chrono::milliseconds(0)); }
 
-void Publisher::Start() { thread_ = std::thread([this] { Run(); }); }
+void Publisher::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void Publisher::Stop(std::chrono::milliseconds timeout) {
   if (!thread_.joinable()) return;
@@ -196,9 +198,8 @@ void Publisher::Run() {
     size_t room;
     {
       std::unique_lock lock(mu_);
-      cv_.wait_for(lock, std::chrono::milliseconds(100), [&] {
-        return stop_ || lost_ || in_flight_.size() < max_inflight_;
-      });
+      cv_.wait_for(lock, std::chrono::milliseconds(100),
+                   [&] { return stop_ || lost_ || in_flight_.size() < max_inflight_; });
       room = max_inflight_ > in_flight_.size() ? max_inflight_ - in_flight_.size() : 0;
     }
     if (stop_ || lost_ || room == 0) continue;

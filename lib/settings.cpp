@@ -86,8 +86,7 @@ void AddMqtt(CLI::App& app, Mqtt& mqtt) {
       "failover")
       ->delimiter(',');
   Add(app, "--mqtt-username", mqtt.username, "MQTT user name");
-  AddSecret(app, "--mqtt-password", mqtt.password,
-            "MQTT password (prefer --mqtt-password-file)");
+  AddSecret(app, "--mqtt-password", mqtt.password, "MQTT password (prefer --mqtt-password-file)");
   Add(app, "--mqtt-password-file", mqtt.password_file, "File holding the MQTT password");
   Add(app, "--mqtt-version", mqtt.version, "MQTT protocol version: 5 or 3.1.1")
       ->check(CLI::IsMember({"5", "3.1.1"}));
@@ -99,8 +98,7 @@ void AddMqtt(CLI::App& app, Mqtt& mqtt) {
   Add(app, "--mqtt-connect-timeout", mqtt.connect_timeout_s,
       "Seconds to wait for a broker to accept a connection")
       ->check(CLI::Range(1, 120));
-  Add(app, "--mqtt-max-inflight", mqtt.max_inflight,
-      "Most QoS 1 messages awaiting PUBACK at once")
+  Add(app, "--mqtt-max-inflight", mqtt.max_inflight, "Most QoS 1 messages awaiting PUBACK at once")
       ->check(CLI::Range(1, 65535));
 }
 
@@ -109,8 +107,8 @@ void Finish(Mqtt& mqtt) {
   for (const auto& uri : mqtt.brokers) {
     if (uri.rfind("tcp://", 0) != 0 && uri.rfind("ssl://", 0) != 0 &&
         uri.rfind("mqtt://", 0) != 0 && uri.rfind("mqtts://", 0) != 0) {
-      throw CLI::ValidationError("--mqtt-broker",
-                                 "'" + uri + "' must start with tcp://, ssl://, mqtt:// or mqtts://");
+      throw CLI::ValidationError(
+          "--mqtt-broker", "'" + uri + "' must start with tcp://, ssl://, mqtt:// or mqtts://");
     }
   }
   if (!mqtt.password_file.empty()) {

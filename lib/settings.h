@@ -47,7 +47,7 @@ struct Mqtt {
   std::string username;
   std::string password;
   std::string password_file;
-  std::string version = "5";  // "5" or "3.1.1"
+  std::string version = "5";                // "5" or "3.1.1"
   std::string payload_format = "protobuf";  // or "json"
   int keepalive_s = 10;
   int connect_timeout_s = 5;

@@ -57,8 +57,8 @@ std::string AllStates(std::string_view site) {
 }
 
 std::string Events(std::string_view site, std::string_view device_id, std::string_view kind) {
-  return std::string(kRoot) + std::string(site) + "/device/" + std::string(device_id) +
-         "/event/" + std::string(kind);
+  return std::string(kRoot) + std::string(site) + "/device/" + std::string(device_id) + "/event/" +
+         std::string(kind);
 }
 
 }  // namespace phonebus::topics

@@ -112,10 +112,10 @@ void ActionUrlHandler::HandleEvent(std::string_view family, std::string_view eve
                   reply);
   }
   const ActionUrl action_url{event_name, *query};
-  absl::StatusOr<v1::PhoneEvent> parsed =
-      family == yealink::kPath ? yealink::Parse(action_url)
-      : family == snom::kPath  ? snom::Parse(action_url)
-                               : softphone::Parse(action_url, settings_.softphone);
+  absl::StatusOr<v1::PhoneEvent> parsed = family == yealink::kPath ? yealink::Parse(action_url)
+                                          : family == snom::kPath
+                                              ? snom::Parse(action_url)
+                                              : softphone::Parse(action_url, settings_.softphone);
   if (!parsed.ok()) {
     return Reject("bad_event", 400, std::string(parsed.status().message()), request, reply);
   }
@@ -125,10 +125,14 @@ void ActionUrlHandler::HandleEvent(std::string_view family, std::string_view eve
   const std::string kind = topics::KindName(event.kind());
   const int64_t accepted_us = NowMicros(received_at);
   std::vector<std::string> records;
-  records.push_back(outbox::EncodeRecord(
-      {{topics::Event(event.site(), event.device().id(), event.kind()), Encode(event), 1, false,
-        content_type_, {{"kind", kind}, {"event_id", event.event_id()}}},
-       accepted_us}));
+  records.push_back(
+      outbox::EncodeRecord({{topics::Event(event.site(), event.device().id(), event.kind()),
+                             Encode(event),
+                             1,
+                             false,
+                             content_type_,
+                             {{"kind", kind}, {"event_id", event.event_id()}}},
+                            accepted_us}));
 
   absl::Status appended;
   {
@@ -137,10 +141,13 @@ void ActionUrlHandler::HandleEvent(std::string_view family, std::string_view eve
     std::lock_guard lock(state_mu_);
     auto state = states_.Next(event);
     if (state) {
-      records.push_back(outbox::EncodeRecord(
-          {{topics::State(event.site(), event.device().id()), Encode(*state), 1, true,
-            content_type_, {{"event_id", event.event_id()}}},
-           accepted_us}));
+      records.push_back(outbox::EncodeRecord({{topics::State(event.site(), event.device().id()),
+                                               Encode(*state),
+                                               1,
+                                               true,
+                                               content_type_,
+                                               {{"event_id", event.event_id()}}},
+                                              accepted_us}));
     }
     appended = outbox_.Append(records, [reply, id = event.event_id()](absl::Status durable) {
       if (durable.ok()) return reply({200, "ok " + id});
@@ -174,10 +181,11 @@ Adapter::Adapter(AdapterSettings settings) : settings_(std::move(settings)) {
   // is the session), and "no local" below then hides only this process's own
   // publications, not those of the process before a restart.
   mqtt_options.client_id = "phonebus-adapter-" + settings_.instance + "-" + NewUuidV7().substr(24);
-  mqtt_options.status_topic = topics::ServiceStatus(settings_.site, "adapter-" + settings_.instance);
+  mqtt_options.status_topic =
+      topics::ServiceStatus(settings_.site, "adapter-" + settings_.instance);
   mqtt_ = std::make_unique<mqtt_client::Client>(std::move(mqtt_options));
-  publisher_ = std::make_unique<outbox::Publisher>(*outbox_, *mqtt_, settings_.mqtt.max_inflight,
-                                                   registry_);
+  publisher_ =
+      std::make_unique<outbox::Publisher>(*outbox_, *mqtt_, settings_.mqtt.max_inflight, registry_);
   handler_ = std::make_unique<ActionUrlHandler>(settings_, *outbox_, registry_,
                                                 [this] { return ready(); });
   // Pick up the retained states (after a restart, or written by another

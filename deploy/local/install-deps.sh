@@ -12,6 +12,7 @@ packages=(
   libcli11-dev                       # flags + PHONEBUS_* env + config file + --help in one place
   libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev
+  clang-format                       # the style check in .ci/run
   mosquitto mosquitto-clients
 )
 

@@ -27,8 +27,9 @@ int main(int argc, char** argv) {
   config->add_option("family", family, "yealink, snom or softphone")
       ->required()
       ->check(CLI::IsMember({"yealink", "snom", "softphone"}));
-  config->add_option("--adapter-url", adapter_url,
-                     "Base URL phones reach the adapter at, e.g. http://10.0.0.5:8080")
+  config
+      ->add_option("--adapter-url", adapter_url,
+                   "Base URL phones reach the adapter at, e.g. http://10.0.0.5:8080")
       ->required()
       ->envname("PHONEBUS_ADAPTER_URL");
   config->add_option("--device", device, "softphone only: the device id to report");

@@ -156,15 +156,15 @@ TEST_F(AdapterTest, RestartedAdapterKeepsRetainedStateItDidNotSee) {
     first.Start();
     ASSERT_EQ(HttpGet(first.endpoint().port(), "/yealink/dnd_on?mac=001565aabbcc").status, 200);
     ASSERT_TRUE(WaitConnected(first.endpoint().port()));
-  }  // shut down after publishing
+  }                                              // shut down after publishing
   settings.outbox_dir = dir_ + "/fresh-outbox";  // nothing to replay: memory is empty
   Adapter second(settings);
   second.Start();
   ASSERT_TRUE(WaitConnected(second.endpoint().port()));
   std::this_thread::sleep_for(300ms);  // the retained state arrives after SUBACK
-  ASSERT_EQ(HttpGet(second.endpoint().port(), "/yealink/incoming_call?mac=001565aabbcc&call_id=3")
-                .status,
-            200);
+  ASSERT_EQ(
+      HttpGet(second.endpoint().port(), "/yealink/incoming_call?mac=001565aabbcc&call_id=3").status,
+      200);
   Subscriber sub(broker_.uri(), "phonebus/v1/hq/device/001565aabbcc/state");
   ASSERT_TRUE(sub.WaitFor(
       [](const auto& msgs) {
@@ -216,8 +216,8 @@ TEST_F(AdapterTest, BadInputGetsClearStatusAndReason) {
   r = HttpGet(port, "/yealink/incoming_call?remote=" + std::string(20000, '1'));
   EXPECT_EQ(r.status, 414);
 
-  r = SendRaw(port, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(2000, 'a') +
-                        "\r\n\r\n");
+  r = SendRaw(port,
+              "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(2000, 'a') + "\r\n\r\n");
   EXPECT_EQ(r.status, 431);
 
   r = SendRaw(port, "POST /yealink/dnd_on HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
@@ -269,8 +269,8 @@ TEST_F(AdapterTest, StatusTopicIsRetainedOnlineAndOfflineOnStop) {
   {
     Adapter adapter(TestSettings(broker_, dir_));
     adapter.Start();
-    ASSERT_TRUE(sub.WaitFor(
-        [](const auto& m) { return !m.empty() && m.back().payload == "online"; }, 10s));
+    ASSERT_TRUE(
+        sub.WaitFor([](const auto& m) { return !m.empty() && m.back().payload == "online"; }, 10s));
     EXPECT_EQ(sub.messages().back().topic, "phonebus/v1/hq/service/adapter-test/status");
   }
   ASSERT_TRUE(
@@ -292,9 +292,9 @@ TEST_F(AdapterTest, FullOutboxAnswers503AndKeepsWhatItAccepted) {
     adapter.Start();
     const std::string pad(300, 'x');
     for (int i = 0; i < 5000 && refused == 0; ++i) {
-      const auto r = HttpGet(adapter.endpoint().port(),
-                             "/yealink/incoming_call?mac=001565000001&call_id=" +
-                                 std::to_string(i) + "&display_remote=" + pad);
+      const auto r =
+          HttpGet(adapter.endpoint().port(), "/yealink/incoming_call?mac=001565000001&call_id=" +
+                                                 std::to_string(i) + "&display_remote=" + pad);
       if (r.status == 200) acked.insert(AckedId(r));
       if (r.status == 503) ++refused;
     }
@@ -318,10 +318,8 @@ class Load {
   explicit Load(std::function<unsigned short()> port) : port_(std::move(port)) {
     thread_ = std::thread([this] {
       for (int i = 0; !stop_; ++i) {
-        const auto r = HttpGet(port_(),
-                               "/yealink/call_established?mac=001565000002&call_id=" +
-                                   std::to_string(i),
-                               1s);
+        const auto r = HttpGet(
+            port_(), "/yealink/call_established?mac=001565000002&call_id=" + std::to_string(i), 1s);
         if (r.status == 200) {
           std::lock_guard lock(mu_);
           acked_.insert(AckedId(r));

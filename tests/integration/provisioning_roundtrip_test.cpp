@@ -32,20 +32,34 @@ std::string RunCli(const std::string& args) {
 // Sample values a phone would put in; raw, as phones do not encode ("+" and
 // UTF-8 go as they are). Softphone's <$action> is filled per line.
 const std::map<std::string, std::string> kSamples = {
-    {"mac", "00:15:65:AA:BB:CC"},   {"ip", "10.0.0.7"},
-    {"phone_ip", "10.0.0.7"},       {"local_ip", "10.0.0.7"},
-    {"model", "T46S"},              {"firmware", "66.86.0.15"},
-    {"active_url", "1001@pbx.example"}, {"active_user", "1001"},
-    {"active_host", "pbx.example"}, {"local", "1001@pbx.example"},
-    {"remote", "+4930123456"},      {"display_local", "Agent\xC3\xBC"},
-    {"display_remote", "J\xC3\xBCrgen"}, {"call_id", "42"},
-    {"call-id", "42"},              {"callerID", "+4930123456"},
-    {"calledNumber", "+4930123456"}, {"csta_id", "7"},
-    {"nr_ongoing_calls", "1"},      {"cancel_reason", "busy"},
-    {"call_direction", "inbound"},  {"local_party", "1001@pbx.example"},
-    {"local_alias", "Agent"},       {"remote_party", "+4930123456"},
-    {"remote_alias", "J\xC3\xBCrgen"}, {"hold_state", "on_hold"},
-    {"call_duration_seconds", "12"}, {"call_created_time", "2019-03-25T10-34-22"},
+    {"mac", "00:15:65:AA:BB:CC"},
+    {"ip", "10.0.0.7"},
+    {"phone_ip", "10.0.0.7"},
+    {"local_ip", "10.0.0.7"},
+    {"model", "T46S"},
+    {"firmware", "66.86.0.15"},
+    {"active_url", "1001@pbx.example"},
+    {"active_user", "1001"},
+    {"active_host", "pbx.example"},
+    {"local", "1001@pbx.example"},
+    {"remote", "+4930123456"},
+    {"display_local", "Agent\xC3\xBC"},
+    {"display_remote", "J\xC3\xBCrgen"},
+    {"call_id", "42"},
+    {"call-id", "42"},
+    {"callerID", "+4930123456"},
+    {"calledNumber", "+4930123456"},
+    {"csta_id", "7"},
+    {"nr_ongoing_calls", "1"},
+    {"cancel_reason", "busy"},
+    {"call_direction", "inbound"},
+    {"local_party", "1001@pbx.example"},
+    {"local_alias", "Agent"},
+    {"remote_party", "+4930123456"},
+    {"remote_alias", "J\xC3\xBCrgen"},
+    {"hold_state", "on_hold"},
+    {"call_duration_seconds", "12"},
+    {"call_created_time", "2019-03-25T10-34-22"},
     {"call_connected_time", "2019-03-25T10-34-27"},
     {"call_disconnected_time", "2019-03-25T10-34-34"},
     {"call_guid", "1399c8c8-cf9e-3ebe-764f-d12b1f7bea35"}};
@@ -105,8 +119,7 @@ class ProvisioningRoundTrip : public ::testing::Test {
   // events the subscriber received.
   std::vector<v1::PhoneEvent> SendAll(const std::string& family, const std::string& extra = {}) {
     testing::Subscriber sub(broker_.uri(), "phonebus/v1/prov/device/+/event/+");
-    const auto output =
-        RunCli("config " + family + " --adapter-url http://127.0.0.1:8080" + extra);
+    const auto output = RunCli("config " + family + " --adapter-url http://127.0.0.1:8080" + extra);
     const auto targets = Targets(output);
     EXPECT_GE(targets.size(), 5u) << output;
     const char* kSoftphoneKinds[] = {"incoming", "outgoing", "connected", "hold", "disconnected"};
@@ -163,11 +176,10 @@ TEST_F(ProvisioningRoundTrip, SoftphoneAllFiveKindsAreUnderstood) {
     EXPECT_EQ(e.device().id(), "agent17-soft");
     EXPECT_EQ(e.call().call_guid(), "1399c8c8-cf9e-3ebe-764f-d12b1f7bea35");
   }
-  EXPECT_EQ(kinds, (std::set<v1::EventKind>{v1::EVENT_KIND_CALL_INCOMING,
-                                            v1::EVENT_KIND_CALL_OUTGOING,
-                                            v1::EVENT_KIND_CALL_ESTABLISHED,
-                                            v1::EVENT_KIND_CALL_HOLD,
-                                            v1::EVENT_KIND_CALL_TERMINATED}));
+  EXPECT_EQ(kinds,
+            (std::set<v1::EventKind>{v1::EVENT_KIND_CALL_INCOMING, v1::EVENT_KIND_CALL_OUTGOING,
+                                     v1::EVENT_KIND_CALL_ESTABLISHED, v1::EVENT_KIND_CALL_HOLD,
+                                     v1::EVENT_KIND_CALL_TERMINATED}));
 }
 
 }  // namespace

@@ -29,9 +29,8 @@ HttpResult SendRaw(unsigned short port, const std::string& bytes,
 
 HttpResult HttpGet(unsigned short port, const std::string& target,
                    std::chrono::milliseconds timeout) {
-  return SendRaw(port,
-                 "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-                 timeout);
+  return SendRaw(
+      port, "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", timeout);
 }
 
 }  // namespace phonebus::testing

@@ -46,9 +46,8 @@ void Subscriber::Run() {
   }
 }
 
-bool Subscriber::WaitFor(
-    const std::function<bool(const std::vector<mqtt_client::Message>&)>& done,
-    std::chrono::milliseconds timeout) {
+bool Subscriber::WaitFor(const std::function<bool(const std::vector<mqtt_client::Message>&)>& done,
+                         std::chrono::milliseconds timeout) {
   // Polls instead of checking on every arrival: predicates may decode every
   // message, and paho's callback thread must not wait for them.
   const auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -39,10 +39,12 @@ class OutboxTest : public ::testing::TestWithParam<Durability> {
   static void Put(Outbox& box, std::vector<std::string> records) {
     std::atomic<bool> done{false};
     absl::Status result;
-    ASSERT_TRUE(box.Append(records, [&](absl::Status st) {
-                     result = st;
-                     done = true;
-                   }).ok());
+    ASSERT_TRUE(box.Append(records,
+                           [&](absl::Status st) {
+                             result = st;
+                             done = true;
+                           })
+                    .ok());
     while (!done) std::this_thread::sleep_for(1ms);
     ASSERT_TRUE(result.ok());
   }
@@ -173,8 +175,12 @@ INSTANTIATE_TEST_SUITE_P(Modes, OutboxTest, ::testing::Values(Durability::kOs, D
                          });
 
 TEST(OutboxRecord, RoundTrips) {
-  Record r{{"phonebus/v1/s/device/d/event/dnd_on", std::string("\0\1bin", 5), 1, true,
-            "application/x-protobuf", {{"kind", "dnd_on"}, {"event_id", "x"}}},
+  Record r{{"phonebus/v1/s/device/d/event/dnd_on",
+            std::string("\0\1bin", 5),
+            1,
+            true,
+            "application/x-protobuf",
+            {{"kind", "dnd_on"}, {"event_id", "x"}}},
            12345};
   auto back = DecodeRecord(EncodeRecord(r));
   ASSERT_TRUE(back.ok());

@@ -37,7 +37,7 @@ TEST(ParseQuery, MalformedPercentIsAnError) {
 TEST(ToUtf8, Latin1BecomesUtf8AndUtf8StaysAsItIs) {
   EXPECT_EQ(ToUtf8("M\xFCller"), "M\xC3\xBCller");
   EXPECT_EQ(ToUtf8("M\xC3\xBCller"), "M\xC3\xBCller");
-  EXPECT_EQ(ToUtf8("\xE2\x82\xAC"), "\xE2\x82\xAC");   // euro sign
+  EXPECT_EQ(ToUtf8("\xE2\x82\xAC"), "\xE2\x82\xAC");  // euro sign
   EXPECT_EQ(ToUtf8("\xC0\xAF"), "\xC3\x80\xC2\xAF");  // overlong: not UTF-8
 }
 

@@ -6,8 +6,8 @@ namespace phonebus::adapter {
 namespace {
 
 v1::PhoneEvent Normalized(v1::PhoneEvent e, const url::Query& q = {}) {
-  Normalize({"hq", "192.0.2.9", std::chrono::system_clock::time_point(std::chrono::seconds(1700000000)),
-             q},
+  Normalize({"hq", "192.0.2.9",
+             std::chrono::system_clock::time_point(std::chrono::seconds(1700000000)), q},
             &e);
   return e;
 }
