@@ -1,7 +1,5 @@
 #include "device_state.h"
 
-#include <google/protobuf/util/message_differencer.h>
-
 #include <algorithm>
 
 namespace phonebus::adapter {
@@ -56,10 +54,9 @@ void UpsertCall(const v1::Call& call, v1::DeviceState* state) {
   const std::string key = CallKey(call);
   for (auto& existing : *state->mutable_active_calls()) {
     if (CallKey(existing) == key) {
-      // Later events may omit what earlier ones said: keep what we knew.
-      v1::Call merged = existing;
-      merged.MergeFrom(call);
-      existing = std::move(merged);
+      // Later events may omit what earlier ones said: keep what we knew
+      // (MergeFrom overwrites only the fields the new event set).
+      existing.MergeFrom(call);
       return;
     }
   }
@@ -139,12 +136,14 @@ std::optional<v1::DeviceState> DeviceStates::Next(const v1::PhoneEvent& event) c
   ApplyCall(event, &next);
 
   if (it != states_.end()) {
-    const auto since = event.received_at().seconds() - it->second.last_seen().seconds();
-    v1::DeviceState compare = next;
-    *compare.mutable_last_seen() = it->second.last_seen();
-    compare.set_last_event_id(it->second.last_event_id());
-    if (google::protobuf::util::MessageDifferencer::Equals(compare, it->second) &&
-        since < refresh_.count()) {
+    const v1::DeviceState& old = it->second;
+    // Unchanged but for the bookkeeping fields? Compared as bytes: DeviceState
+    // has no maps, so equal content serialises equally, and this is far
+    // cheaper than a reflective comparison on the request path.
+    *next.mutable_last_seen() = old.last_seen();
+    next.set_last_event_id(old.last_event_id());
+    const auto since = event.received_at().seconds() - old.last_seen().seconds();
+    if (since < refresh_.count() && next.SerializeAsString() == old.SerializeAsString()) {
       return std::nullopt;
     }
   }
