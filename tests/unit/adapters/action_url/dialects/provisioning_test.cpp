@@ -115,7 +115,8 @@ struct YealinkTemplate {
 
 std::vector<YealinkTemplate> YealinkTemplates(std::string_view base) {
   std::vector<YealinkTemplate> out;
-  for (const std::string_view line : Lines(yealink::Provisioning(base))) {
+  const std::string text = yealink::Provisioning(base);  // Lines() views into it
+  for (const std::string_view line : Lines(text)) {
     if (line.empty() || line.starts_with('#')) continue;
     const size_t eq = line.find(" = ");
     if (!line.starts_with("action_url.") || eq == std::string_view::npos) {
@@ -286,7 +287,9 @@ constexpr SoftphoneScenario kScenarios[] = {
 void CheckSoftphone(std::string_view base, const softphone::ParamNames& names,
                     std::string_view device_id) {
   std::vector<std::string> templates;
-  for (const std::string_view line : Lines(softphone::Provisioning(base, names, device_id))) {
+  const std::string text =
+      softphone::Provisioning(base, names, device_id);  // Lines() views into it
+  for (const std::string_view line : Lines(text)) {
     if (line.starts_with('#')) continue;
     const size_t at = line.find(base);
     if (at != std::string_view::npos) templates.emplace_back(line.substr(at));
