@@ -13,8 +13,11 @@ data=${PHONEBUS_DATA_DIR:-$PWD/phonebus-data}
 mkdir -p "$data/mosquitto"
 pids=()
 stop() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  # Newest first: the adapter drains into the broker before the broker goes.
+  for (( i=${#pids[@]}-1; i>=0; i-- )); do
+    kill -TERM "${pids[$i]}" 2>/dev/null || true
+    wait "${pids[$i]}" 2>/dev/null || true
+  done
 }
 trap stop EXIT INT TERM
 
@@ -25,6 +28,8 @@ allow_anonymous true
 persistence true
 persistence_location $data/mosquitto/
 CONF
+# As root, mosquitto would switch to its own user, who cannot write there.
+[ "$(id -u)" -ne 0 ] || echo "user root" >> "$data/mosquitto/mosquitto.conf"
 mosquitto -c "$data/mosquitto/mosquitto.conf" &
 pids+=($!)
 sleep 0.5
