@@ -11,6 +11,9 @@ cmake --build "$build" -j "$(nproc)" --target phonebus-adapter phonebus
 
 data=${PHONEBUS_DATA_DIR:-$PWD/phonebus-data}
 mkdir -p "$data/mosquitto"
+# Children in their own process groups: Ctrl-C reaches only this script,
+# which then stops them in order.
+set -m
 pids=()
 stop() {
   # Newest first: the adapter drains into the broker before the broker goes.
