@@ -85,8 +85,9 @@ void ActionUrlHandler::Handle(const http_server::Request& request, http_server::
     return HandleEvent(family, event, query, request, std::move(reply));
   }
   Reject("unknown_path", 404,
-         "no such path: " + std::string(path) +
-             " (Action URLs go to /yealink/<event>, /snom/<event> or /softphone)",
+         "no such path: " + std::string(path) + " (Action URLs go to /" +
+             std::string(yealink::kPath) + "/<event>, /" + std::string(snom::kPath) +
+             "/<event> or /" + std::string(softphone::kPath) + ")",
          request, reply);
 }
 
