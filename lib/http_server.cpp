@@ -287,10 +287,5 @@ void Server::Shutdown() {
 }
 
 size_t Server::in_flight() const { return state_->in_flight.load(); }
-size_t Server::open_connections() const { return state_->connections.load(); }
-
-std::string_view Reason(unsigned status) {
-  return http::obsolete_reason(static_cast<http::status>(status));
-}
 
 }  // namespace phonebus::http_server

@@ -59,15 +59,11 @@ class Server {
   void Shutdown();
   // Requests accepted by the handler and not yet answered.
   size_t in_flight() const;
-  size_t open_connections() const;
 
   struct State;
 
  private:
   std::shared_ptr<State> state_;
 };
-
-// The one-line text for a status ("Not Found").
-std::string_view Reason(unsigned status);
 
 }  // namespace phonebus::http_server

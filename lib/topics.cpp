@@ -56,9 +56,4 @@ std::string AllStates(std::string_view site) {
   return std::string(kRoot) + std::string(site) + "/device/+/state";
 }
 
-std::string Events(std::string_view site, std::string_view device_id, std::string_view kind) {
-  return std::string(kRoot) + std::string(site) + "/device/" + std::string(device_id) + "/event/" +
-         std::string(kind);
-}
-
 }  // namespace phonebus::topics

@@ -26,7 +26,5 @@ std::string ServiceStatus(std::string_view site, std::string_view instance);
 
 // Subscription filter for every device state of a site ("+" for all sites).
 std::string AllStates(std::string_view site);
-// Subscription filter for events: each argument may be "+" for any.
-std::string Events(std::string_view site, std::string_view device_id, std::string_view kind);
 
 }  // namespace phonebus::topics
