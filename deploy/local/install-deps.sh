@@ -11,6 +11,7 @@ packages=(
   libpaho-mqttpp-dev libpaho-mqtt-dev
   libcli11-dev                       # flags + PHONEBUS_* env + config file + --help in one place
   libssl-dev zlib1g-dev
+  nlohmann-json3-dev                 # inventory and command-form rule files
   libjemalloc-dev                    # the servers' allocator (measured 1.6x events/s)
   libgtest-dev libgmock-dev
   clang-format                       # the style check in .ci/run
