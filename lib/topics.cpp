@@ -27,6 +27,16 @@ std::string Segment(std::string_view value) {
   return out;
 }
 
+std::string NormalizeMac(std::string_view mac) {
+  std::string out;
+  for (const char c : mac) {
+    if (c == ':' || c == '-' || c == '.' || c == ' ') continue;
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return {};
+    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  return out.size() == 12 ? out : std::string{};
+}
+
 std::string KindName(v1::EventKind kind) {
   std::string name = v1::EventKind_Name(kind);
   constexpr std::string_view kPrefix = "EVENT_KIND_";

@@ -16,6 +16,10 @@ namespace phonebus::topics {
 // (NUL included) become '_'; an empty value becomes "_".
 std::string Segment(std::string_view value);
 
+// The {device_id} of a phone with a MAC: "00:15:65:AA:BB:CC", "0015.65aa.bbcc",
+// "00-15-65-aa-bb-cc" -> "001565aabbcc". Empty when `mac` is not 12 hex digits.
+std::string NormalizeMac(std::string_view mac);
+
 // "call_incoming" for EVENT_KIND_CALL_INCOMING.
 std::string KindName(v1::EventKind kind);
 

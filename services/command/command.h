@@ -36,12 +36,15 @@ const char* CommandName(const Command& command);
 // Which command language a phone speaks (PROTOCOLS.md section 2).
 enum class Family { kYealink, kSnom, kSoftphone };
 
+// "yealink", "snom", "softphone": how errors and logs name a family.
+const char* FamilyName(Family family);
+
 // How a Yealink-family phone takes a whole number (PROTOCOLS.md 2.1).
 enum class YealinkDial {
   kServlet,       // /servlet?key=number=N&outgoing_uri=A       current T4x/T5x, T2x > V71
   kConfigManApp,  // /cgi-bin/ConfigManApp.com?number=N        old T2x on V70
   kCgiServer,     // /cgi-bin/cgiServer.exx?number=N&outgoing_uri=A   T38G, T32G
-  kKeySequence,   // <keys_path>?key=F_HANDFREE;N@line;OK       key presses only
+  kKeySequence,   // <keys_path>?key=F_HANDFREE;N;ENTER ('#' as '$')   key presses only
 };
 
 // The command form chosen for one phone by the rule table (command_forms.h).
@@ -55,12 +58,17 @@ struct Form {
 // Everything an encoder may know about the phone.
 struct Target {
   Form form;
-  std::string account;       // the device's own account; used when Dial.account is empty
-  std::optional<bool> dnd;   // last known DND state (SNOM can only toggle it)
+  std::string account;      // the device's own account; used when Dial.account is empty
+  std::optional<bool> dnd;  // last known DND state (SNOM can only toggle it)
   int max_number_length = 32;
 };
 
 // One HTTP GET to send to the phone: path and query, already percent-encoded.
+//
+// An EMPTY target means "nothing to send: the phone is already in the wanted
+// state" (SNOM can only toggle DND, so SetDnd to the state it already reports
+// must not press the key). The caller reports success without contacting the
+// phone.
 struct PhoneRequest {
   std::string target;
 };

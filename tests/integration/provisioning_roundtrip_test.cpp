@@ -1,16 +1,18 @@
 // A phone configured with exactly what `phonebus config` prints produces events
-// the adapter understands: run the real CLI, take every URL template out of its
-// output, fill the variables as a phone would, send each one to a running
-// adapter over HTTP and check what arrives on MQTT.
+// the adapter understands: run the real CLI, load its output as a phone of that
+// vendor loads its configuration and fill the variables as the phone would (both
+// the phone simulator's, tests/phonesim), send each URL to a running adapter over
+// HTTP and check what arrives on MQTT.
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <map>
-#include <regex>
+#include <set>
 
 #include "adapter.h"
 #include "http_get.h"
 #include "mosquitto.h"
+#include "phone_provisioning.h"
 #include "subscriber.h"
 
 namespace phonebus::adapter {
@@ -30,7 +32,7 @@ std::string RunCli(const std::string& args) {
 }
 
 // Sample values a phone would put in; raw, as phones do not encode ("+" and
-// UTF-8 go as they are). Softphone's <$action> is filled per line.
+// UTF-8 go as they are). Softphone's <$action> is filled per slot.
 const std::map<std::string, std::string> kSamples = {
     {"mac", "00:15:65:AA:BB:CC"},
     {"ip", "10.0.0.7"},
@@ -64,34 +66,22 @@ const std::map<std::string, std::string> kSamples = {
     {"call_disconnected_time", "2019-03-25T10-34-34"},
     {"call_guid", "1399c8c8-cf9e-3ebe-764f-d12b1f7bea35"}};
 
-std::string Fill(const std::string& tmpl, const std::string& action) {
-  static const std::regex kVariable(R"(<\$([A-Za-z_-]+)>|\$([A-Za-z_-]+))");
-  std::string out;
-  auto it = std::sregex_iterator(tmpl.begin(), tmpl.end(), kVariable);
-  size_t last = 0;
-  for (; it != std::sregex_iterator(); ++it) {
-    const auto& m = *it;
-    out += tmpl.substr(last, m.position() - last);
-    const std::string name = m[1].matched ? m[1].str() : m[2].str();
-    if (name == "action") {
-      out += action;
-    } else {
-      const auto found = kSamples.find(name);
-      EXPECT_NE(found, kSamples.end()) << "no sample for $" << name;
-      out += found == kSamples.end() ? "x" : found->second;
-    }
-    last = m.position() + m.length();
-  }
-  return out + tmpl.substr(last);
-}
-
-// Every http URL in the CLI's output, XML-unescaped, without scheme and host.
-std::vector<std::string> Targets(const std::string& output) {
-  static const std::regex kUrl(R"(https?://[^/\s]+(/[^\s]*?)(?=</|\s|$))");
+// Every URL template the phone loads from the CLI's output, filled as that phone
+// fills it, without scheme and host.
+std::vector<std::string> Targets(phonesim::Vendor vendor, const std::string& output) {
+  auto templates = phonesim::ParseProvisioning(vendor, output);
+  EXPECT_TRUE(templates.ok()) << templates.status();
   std::vector<std::string> out;
-  for (auto it = std::sregex_iterator(output.begin(), output.end(), kUrl);
-       it != std::sregex_iterator(); ++it) {
-    out.push_back(std::regex_replace((*it)[1].str(), std::regex("&amp;"), "&"));
+  if (!templates.ok()) return out;
+  for (const auto& t : *templates) {
+    phonesim::Variables values(kSamples.begin(), kSamples.end());
+    // The softphone says which of its five slots fired in <$action>.
+    if (vendor == phonesim::Vendor::kSoftphone) values["action"] = t.event;
+    const auto filled = phonesim::Fill(t.url, values);
+    for (const auto& name : filled.unset) ADD_FAILURE() << "no sample for $" << name;
+    auto url = phonesim::SplitHttpUrl(filled.url);
+    EXPECT_TRUE(url.ok()) << url.status();
+    if (url.ok()) out.push_back(url->target);
   }
   return out;
 }
@@ -120,11 +110,12 @@ class ProvisioningRoundTrip : public ::testing::Test {
   std::vector<v1::PhoneEvent> SendAll(const std::string& family, const std::string& extra = {}) {
     testing::Subscriber sub(broker_.uri(), "phonebus/v1/prov/device/+/event/+");
     const auto output = RunCli("config " + family + " --adapter-url http://127.0.0.1:8080" + extra);
-    const auto targets = Targets(output);
+    const auto vendor = family == "yealink" ? phonesim::Vendor::kYealink
+                        : family == "snom"  ? phonesim::Vendor::kSnom
+                                            : phonesim::Vendor::kSoftphone;
+    const auto targets = Targets(vendor, output);
     EXPECT_GE(targets.size(), 5u) << output;
-    const char* kSoftphoneKinds[] = {"incoming", "outgoing", "connected", "hold", "disconnected"};
-    for (size_t i = 0; i < targets.size(); ++i) {
-      const auto target = Fill(targets[i], i < 5 ? kSoftphoneKinds[i] : "");
+    for (const auto& target : targets) {
       const auto r = testing::HttpGet(adapter_->endpoint().port(), target);
       EXPECT_EQ(r.status, 200) << target << " -> " << r.body;
     }

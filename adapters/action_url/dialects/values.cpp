@@ -17,16 +17,6 @@ std::optional<std::string_view> Value(const url::Query& query, std::string_view 
   return std::nullopt;
 }
 
-std::string NormalizeMac(std::string_view mac) {
-  std::string out;
-  for (const char c : mac) {
-    if (c == ':' || c == '-' || c == '.' || c == ' ') continue;
-    if (!std::isxdigit(static_cast<unsigned char>(c))) return {};
-    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  }
-  return out.size() == 12 ? out : std::string{};
-}
-
 v1::Party ParseParty(std::optional<std::string_view> uri_or_number,
                      std::optional<std::string_view> display_name) {
   v1::Party party;

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "phonebus/v1/event.pb.h"
+#include "topics.h"
 #include "url.h"
 
 namespace phonebus::adapter {
@@ -18,9 +19,7 @@ std::optional<std::string_view> Value(const url::Query& query, std::string_view 
 // True for a value a phone left unsubstituted.
 bool IsUnsubstituted(std::string_view value);
 
-// "00:15:65:AA:BB:CC", "00-15-65-aa-bb-cc", "0015.65aa.bbcc" and "001565aabbcc"
-// all give "001565aabbcc"; anything that is not 12 hex digits gives "".
-std::string NormalizeMac(std::string_view mac);
+using topics::NormalizeMac;  // MAC spelling -> device id; lives with the topic tree
 
 // A party from what the phone sent: a SIP URI ("sip:1001@pbx", "<sip:+49...@x>",
 // "1001@pbx") or a bare number ("+4930123"). The number is the user part, "+"

@@ -1,0 +1,109 @@
+#include "args.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "phonebus/v1/event.pb.h"
+#include "topics.h"
+
+namespace phonebus::cli {
+namespace {
+
+bool IsHex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
+
+char Lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+char Upper(char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); }
+
+bool IsDialPad(char c) {
+  return std::isdigit(static_cast<unsigned char>(c)) || c == '*' || c == '#';
+}
+
+// A topic level the user chose, or "+" for any.
+std::string Level(std::string_view value) { return value.empty() ? "+" : topics::Segment(value); }
+
+}  // namespace
+
+std::string NormalizeDevice(std::string_view device) {
+  std::string hex;
+  char separator = 0;
+  for (const char c : device) {
+    if (IsHex(c)) {
+      hex.push_back(Lower(c));
+    } else if ((c == ':' || c == '-' || c == '.') && (separator == 0 || separator == c)) {
+      separator = c;
+    } else {
+      return std::string(device);
+    }
+  }
+  if (hex.size() != 12) return std::string(device);
+  // Without separators only an upper-case MAC is rewritten: twelve digits may
+  // as well be an account, and lower case is already the id.
+  if (separator == 0 && std::none_of(device.begin(), device.end(), [](char c) {
+        return std::isupper(static_cast<unsigned char>(c));
+      })) {
+    return std::string(device);
+  }
+  return hex;
+}
+
+std::string NormalizeNumber(std::string_view number) {
+  std::string out;
+  for (const char c : number) {
+    if (c == ' ' || c == '-' || c == '.' || c == '/' || c == '(' || c == ')') continue;
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::vector<std::string> ExpandKeys(const std::vector<std::string>& keys) {
+  std::vector<std::string> out;
+  for (const auto& key : keys) {
+    if (key.size() > 1 && std::all_of(key.begin(), key.end(), IsDialPad)) {
+      for (const char c : key) out.emplace_back(1, c);
+      continue;
+    }
+    std::string name = key;
+    std::transform(name.begin(), name.end(), name.begin(), Upper);
+    out.push_back(std::move(name));
+  }
+  return out;
+}
+
+std::vector<std::string> KindNames() {
+  std::vector<std::string> names;
+  const auto* descriptor = v1::EventKind_descriptor();
+  for (int i = 0; i < descriptor->value_count(); ++i) {
+    const auto kind = static_cast<v1::EventKind>(descriptor->value(i)->number());
+    if (kind == v1::EVENT_KIND_UNSPECIFIED) continue;
+    names.push_back(topics::KindName(kind));
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+bool IsKnownKind(std::string_view kind) {
+  const auto names = KindNames();
+  return std::find(names.begin(), names.end(), kind) != names.end();
+}
+
+std::vector<std::string> Subscriptions(const WatchFilter& filter) {
+  const std::string root = "phonebus/v1/" + Level(filter.site) + "/device/";
+  std::vector<std::string> devices;
+  for (const auto& d : filter.devices) devices.push_back(Level(d));
+  if (devices.empty()) devices.push_back("+");
+  std::vector<std::string> out;
+  for (const auto& device : devices) {
+    const std::string prefix = root + device;
+    if (filter.events) {
+      if (filter.kinds.empty()) out.push_back(prefix + "/event/+");
+      for (const auto& kind : filter.kinds) out.push_back(prefix + "/event/" + Level(kind));
+    }
+    if (filter.states) out.push_back(prefix + "/state");
+    if (filter.results) out.push_back(prefix + "/command/result");
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+}  // namespace phonebus::cli

@@ -1,0 +1,43 @@
+// What a person types, turned into what the contract wants: device ids as the
+// topics spell them, numbers without visual separators, key names, and the
+// MQTT subscriptions a `watch` filter stands for. Pure, so tests need no bus.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace phonebus::cli {
+
+// A MAC as printed on a sticker ("00:15:65:AA:BB:CC", "0015.65aa.bbcc",
+// "00-15-65-AA-BB-CC", "001565AABBCC") becomes the device id "001565aabbcc".
+// Anything else (a SIP account, a softphone's id) is returned unchanged.
+std::string NormalizeDevice(std::string_view device);
+
+// "+49 (30) 123-456" -> "+4930123456": drops spaces and the separators people
+// write numbers with (- . / ( )). Everything else is left for the commander
+// to judge.
+std::string NormalizeNumber(std::string_view number);
+
+// Key names in the contract's spelling: upper case, and a run of dial-pad
+// characters ("1234#") pressed one key at a time.
+std::vector<std::string> ExpandKeys(const std::vector<std::string>& keys);
+
+// Every event kind name as used in topics ("call_incoming", ...), sorted.
+std::vector<std::string> KindNames();
+bool IsKnownKind(std::string_view kind);
+
+// What `phonebus watch` listens to.
+struct WatchFilter {
+  std::string site;                  // empty: every site
+  std::vector<std::string> devices;  // device ids; empty: every device
+  std::vector<std::string> kinds;    // event kinds; empty: every kind
+  bool events = true;
+  bool states = false;
+  bool results = true;
+};
+
+// The MQTT topic filters for `filter`, one per (device, kind) combination.
+std::vector<std::string> Subscriptions(const WatchFilter& filter);
+
+}  // namespace phonebus::cli

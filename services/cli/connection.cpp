@@ -1,0 +1,86 @@
+#include "connection.h"
+
+#include <cstdio>
+
+#include "exit_codes.h"
+#include "settings.h"
+#include "subcommands.h"
+
+namespace phonebus::cli {
+namespace {
+
+// host:port as the other settings take it; gRPC target URIs (dns:///...,
+// unix:...) are passed through for gRPC to judge.
+std::string CheckCommander(const std::string& value) {
+  if (value.find(":///") != std::string::npos || value.rfind("unix:", 0) == 0) return {};
+  try {
+    const auto hp = settings::ParseHostPort("--commander", value);
+    if (hp.host.empty()) return "expected host:port, got '" + value + "'";
+  } catch (const CLI::ValidationError& e) {
+    // CLI11 names the option itself.
+    const std::string what = e.what();
+    const std::string prefix = "--commander: ";
+    return what.rfind(prefix, 0) == 0 ? what.substr(prefix.size()) : what;
+  }
+  return {};
+}
+
+std::string Seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", s);
+  return buf;
+}
+
+}  // namespace
+
+void AddConnection(CLI::App& sub, Connection& c, bool mutating) {
+  const std::string group = "Connection";
+  settings::Add(sub, "--commander", c.commander, "The commander's gRPC address, host:port")
+      ->check(CheckCommander)
+      ->group(group);
+  settings::Add(sub, "--site", c.site, "Site of the device; default: the commander's default site")
+      ->group(group);
+  if (mutating) {
+    // No environment variable: an exported id would turn every later
+    // command into a replay of the first.
+    sub.add_option("--request-id", c.request_id,
+                   "Idempotency key: a repeat within the commander's window returns the first "
+                   "outcome and sends nothing (default: a fresh UUIDv7)")
+        ->group(group);
+  }
+  settings::Add(sub, "--timeout", c.timeout_s, "Seconds to wait for the commander's answer")
+      ->check(Positive())
+      ->group(group);
+}
+
+Commander::Commander(const Connection& connection)
+    : connection_(connection),
+      channel_(grpc::CreateChannel(connection.commander, grpc::InsecureChannelCredentials())),
+      stub_(v1::PhoneControl::NewStub(channel_)) {}
+
+void Commander::Prepare(grpc::ClientContext& context) const {
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                           std::chrono::duration<double>(connection_.timeout_s)));
+}
+
+int Commander::Fail(std::string_view command, const grpc::Status& status,
+                    const std::string& request_id) const {
+  const int code = status.error_code();
+  std::string message = status.error_message();
+  const bool reached = channel_->GetState(false) == GRPC_CHANNEL_READY;
+  if (code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    if (!reached) {
+      message = "cannot reach the commander at " + connection_.commander + ": " + message;
+    } else if (code == grpc::StatusCode::DEADLINE_EXCEEDED && message == "Deadline Exceeded") {
+      message = "no answer within " + Seconds(connection_.timeout_s) + "s; the outcome is unknown";
+    }
+    if (code == grpc::StatusCode::DEADLINE_EXCEEDED && !request_id.empty()) {
+      // The commander may have acted: the same id makes a retry safe.
+      message += " (retry with --request-id " + request_id + " to act at most once)";
+    }
+  }
+  return ReportError(command, code, message);
+}
+
+}  // namespace phonebus::cli

@@ -1,0 +1,54 @@
+#include "commander_settings.h"
+
+namespace phonebus::command {
+
+using settings::Add;
+
+void AddSettings(CLI::App& app, CommanderSettings& s) {
+  settings::AddConfigFile(app);
+  Add(app, "--listen", s.listen, "Address of the gRPC PhoneControl service (host:port)");
+  Add(app, "--metrics-listen", s.metrics_listen,
+      "Address of /metrics, /healthz and /readyz (host:port)");
+  Add(app, "--site", s.site, "Site of requests that name none, and of inventory entries");
+  Add(app, "--instance", s.instance, "This commander's name in its status topic and results");
+  Add(app, "--learn-sites", s.learn_sites,
+      "Site whose retained device states teach the registry ('+' for every site)");
+  Add(app, "--inventory", s.inventory,
+      "JSON file of devices and defaults for learned devices (optional)");
+  Add(app, "--command-forms", s.command_forms,
+      "JSON rule table choosing each phone's command form (default: the built-in table)");
+  Add(app, "--threads", s.threads, "Threads talking to phones")->check(CLI::Range(1, 64));
+  Add(app, "--phone-timeout-ms", s.phone_timeout_ms,
+      "Longest wait for a phone's answer to one command")
+      ->check(CLI::Range(10, 600000));
+  Add(app, "--max-queue-per-phone", s.max_queue_per_phone,
+      "Commands waiting for one phone; more are refused with UNAVAILABLE")
+      ->check(CLI::Range(1, 100000));
+  Add(app, "--idempotency-window-s", s.idempotency_window_s,
+      "How long a request_id is remembered: a repeat gets the first outcome")
+      ->check(CLI::Range(1, 7 * 24 * 3600));
+  Add(app, "--idempotency-max-entries", s.idempotency_max_entries,
+      "Most request_ids remembered at once (oldest forgotten first)")
+      ->check(CLI::Range(1000, 100000000));
+  Add(app, "--max-number-length", s.max_number_length, "Longest number Dial and Transfer take")
+      ->check(CLI::Range(1, 256));
+  Add(app, "--ca-file", s.ca_file,
+      "CA certificates for phones reached over HTTPS (default: the system store)");
+  settings::AddMqtt(app, s.mqtt);
+  settings::AddLogLevel(app, s.log_level);
+}
+
+void Finish(CommanderSettings& s) {
+  settings::ParseHostPort("--listen", s.listen);
+  settings::ParseHostPort("--metrics-listen", s.metrics_listen);
+  settings::Finish(s.mqtt);
+  if (s.site.empty() || s.site.find_first_of("+#/") != std::string::npos) {
+    throw CLI::ValidationError("--site", "must be non-empty without '+', '#' or '/'");
+  }
+  if (s.learn_sites.empty() || s.learn_sites.find_first_of("#/") != std::string::npos) {
+    throw CLI::ValidationError("--learn-sites", "must be a site name or '+'");
+  }
+  settings::ApplyLogLevel(s.log_level);
+}
+
+}  // namespace phonebus::command

@@ -1,0 +1,35 @@
+// Every setting of phonebus-commander, filled from flags, PHONEBUS_*
+// environment variables and the --config file, and checked once at start-up.
+#pragma once
+
+#include <string>
+
+#include "settings.h"
+
+namespace phonebus::command {
+
+struct CommanderSettings {
+  std::string listen = "127.0.0.1:50051";
+  std::string metrics_listen = "127.0.0.1:9091";
+  std::string site = "default";
+  std::string instance = settings::DefaultInstance();
+  std::string learn_sites = "+";
+  std::string inventory;
+  std::string command_forms;
+  int threads = 2;
+  int phone_timeout_ms = 5000;
+  int max_queue_per_phone = 32;
+  int idempotency_window_s = 600;
+  int idempotency_max_entries = 1000000;
+  int max_number_length = 32;
+  std::string ca_file;
+  settings::Mqtt mqtt;
+  std::string log_level = "info";
+};
+
+// Declares every setting on `app`.
+void AddSettings(CLI::App& app, CommanderSettings& s);
+// Checks cross-field rules after parsing; throws CLI::ValidationError naming the setting.
+void Finish(CommanderSettings& s);
+
+}  // namespace phonebus::command

@@ -1,0 +1,70 @@
+#include "request_log.h"
+
+namespace phonebus::command {
+
+RequestLog::RequestLog(std::chrono::milliseconds window, size_t max_entries)
+    : window_(window), max_entries_(max_entries) {}
+
+RequestLog::Claim RequestLog::Begin(const std::string& key, const std::string& fingerprint,
+                                    Done done) {
+  std::unique_lock lock(mu_);
+  const auto now = Clock::now();
+  Expire(now);
+  auto [it, fresh] = entries_.try_emplace(key);
+  Entry& e = it->second;
+  if (fresh) {
+    e.fingerprint = fingerprint;
+    e.at = now;
+    order_.emplace_back(now, key);
+    return Claim::kFirst;
+  }
+  if (e.fingerprint != fingerprint) return Claim::kMismatch;
+  if (!e.finished) {
+    e.waiters.push_back(std::move(done));
+    return Claim::kWaiting;
+  }
+  const v1::CommandResult first = e.result;
+  lock.unlock();
+  done(first);
+  return Claim::kRepeat;
+}
+
+void RequestLog::Finish(const std::string& key, const v1::CommandResult& result, bool remember) {
+  std::vector<Done> waiters;
+  {
+    std::lock_guard lock(mu_);
+    const auto it = entries_.find(key);
+    if (it == entries_.end()) return;
+    waiters.swap(it->second.waiters);
+    if (remember) {
+      // The window counts from the outcome, which a repeat returns.
+      it->second.finished = true;
+      it->second.result = result;
+      it->second.at = Clock::now();
+      order_.emplace_back(it->second.at, key);
+    } else {
+      entries_.erase(it);  // its order_ entry is skipped when it expires
+    }
+  }
+  for (auto& w : waiters) w(result);
+}
+
+void RequestLog::Expire(Clock::time_point now) {
+  while (!order_.empty() &&
+         (now - order_.front().first > window_ || order_.size() > max_entries_)) {
+    const auto it = entries_.find(order_.front().second);
+    // A record is stale when its entry was forgotten or re-stamped by Finish;
+    // a running entry stays (Finish stamps it again).
+    if (it != entries_.end() && it->second.finished && it->second.at == order_.front().first) {
+      entries_.erase(it);
+    }
+    order_.pop_front();
+  }
+}
+
+size_t RequestLog::size() const {
+  std::lock_guard lock(mu_);
+  return entries_.size();
+}
+
+}  // namespace phonebus::command

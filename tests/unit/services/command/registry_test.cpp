@@ -1,0 +1,207 @@
+#include "registry.h"
+
+#include <gtest/gtest.h>
+
+namespace phonebus::command {
+namespace {
+
+SecretSources NoSecrets() {
+  return {[](const std::string&) { return std::optional<std::string>(); },
+          [](const std::string&) -> absl::StatusOr<std::string> {
+            return absl::NotFoundError("none");
+          }};
+}
+
+std::unique_ptr<Registry> Make(const char* json) {
+  auto inv = ParseInventory(json, "default", NoSecrets());
+  EXPECT_TRUE(inv.ok()) << inv.status();
+  auto r = Registry::Create(*std::move(inv), CommandForms::Defaults(), "default");
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? *std::move(r) : nullptr;
+}
+
+v1::DeviceState State(const std::string& site, const std::string& id, v1::Vendor vendor,
+                      const std::string& ip, std::vector<std::string> accounts = {}) {
+  v1::DeviceState s;
+  s.set_site(site);
+  s.mutable_device()->set_id(id);
+  s.mutable_device()->set_vendor(vendor);
+  s.mutable_device()->set_ip(ip);
+  s.mutable_device()->set_model(vendor == v1::VENDOR_YEALINK ? "T46S" : "D785");
+  s.mutable_device()->set_firmware("66.86.0.15");
+  for (const auto& a : accounts) s.add_accounts()->set_account(a);
+  return s;
+}
+
+constexpr char kInventory[] = R"({
+  "devices": [
+    {"id": "001565aabbcc", "vendor": "yealink", "model": "T46S", "firmware": "66.86.0.15",
+     "address": "127.0.0.1:9001", "username": "admin", "password": "secret-a",
+     "account": "1001@pbx.example"},
+    {"id": "000413aabbcc", "vendor": "snom", "username": "admin", "password": "secret-b"},
+    {"id": "t38", "vendor": "yealink", "model": "T38G", "address": "10.0.0.38"}
+  ],
+  "defaults": [{"vendor": "snom", "username": "snom-admin", "password": "secret-c", "port": 8080}]
+})";
+
+TEST(Registry, ResolvesInventoryDevicesByIdMacSpellingAndAccount) {
+  auto r = Make(kInventory);
+  for (const char* name : {"001565aabbcc", "00:15:65:AA:BB:CC", "1001@pbx.example", "1001"}) {
+    auto p = r->Resolve("", name);
+    ASSERT_TRUE(p.ok()) << name << ": " << p.status();
+    EXPECT_EQ(p->id, "001565aabbcc");
+    EXPECT_EQ(p->site, "default");
+    EXPECT_EQ(p->host, "127.0.0.1");
+    EXPECT_EQ(p->port, 9001);
+    EXPECT_EQ(p->username, "admin");
+    EXPECT_EQ(p->password, "secret-a");
+    EXPECT_EQ(p->target.account, "1001@pbx.example");
+    EXPECT_EQ(p->target.form.name, "yealink-servlet");
+    EXPECT_FALSE(p->target.dnd.has_value());
+  }
+  auto t38 = r->Resolve("default", "t38");
+  ASSERT_TRUE(t38.ok()) << t38.status();
+  EXPECT_EQ(t38->target.form.name, "yealink-cgiserver");
+  EXPECT_EQ(t38->port, 80);
+}
+
+TEST(Registry, UnknownDeviceIsNotFoundAndNamesTheSite) {
+  auto r = Make(kInventory);
+  auto p = r->Resolve("", "deadbeef0000");
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(p.status().message().find("\"default\""), std::string::npos);
+  EXPECT_EQ(r->Resolve("other-site", "001565aabbcc").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(r->Resolve("", "").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(Registry, InventoryDeviceWithoutAddressWaitsForTheBus) {
+  auto r = Make(kInventory);
+  auto p = r->Resolve("", "000413aabbcc");
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kFailedPrecondition);
+  r->Learn(State("default", "000413aabbcc", v1::VENDOR_SNOM, "10.0.0.13"));
+  p = r->Resolve("", "000413aabbcc");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->host, "10.0.0.13");
+  EXPECT_EQ(p->port, 80);           // inventory entry: its own settings, not the defaults
+  EXPECT_EQ(p->username, "admin");  // inventory credentials win
+  EXPECT_EQ(p->target.form.name, "snom");
+}
+
+TEST(Registry, InventoryAddressIsPinnedAgainstTheReportedIp) {
+  auto r = Make(kInventory);
+  r->Learn(State("default", "001565aabbcc", v1::VENDOR_YEALINK, "10.9.9.9", {"2002@pbx"}));
+  auto p = r->Resolve("", "001565aabbcc");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->host, "127.0.0.1");
+  // Accounts merge: the reported one names the device too.
+  EXPECT_EQ(r->Resolve("", "2002").value().id, "001565aabbcc");
+  auto info = r->Get("", "001565aabbcc");
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->source(), v1::DEVICE_SOURCE_BOTH);
+  EXPECT_EQ(info->address(), "127.0.0.1:9001");
+}
+
+TEST(Registry, LearnsDevicesFromTheBusAndFollowsTheirIp) {
+  auto r = Make(kInventory);
+  r->Learn(State("default", "000413112233", v1::VENDOR_SNOM, "10.0.0.5", {"3003@pbx"}));
+  auto p = r->Resolve("", "3003");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->host, "10.0.0.5");
+  EXPECT_EQ(p->port, 8080);  // the snom defaults
+  EXPECT_EQ(p->username, "snom-admin");
+  EXPECT_EQ(p->password, "secret-c");
+  EXPECT_FALSE(p->target.dnd.has_value());  // never reported: unknown, not "off"
+
+  auto moved = State("default", "000413112233", v1::VENDOR_SNOM, "10.0.0.77", {"3004@pbx"});
+  moved.set_dnd(true);
+  r->Learn(moved);
+  p = r->Resolve("", "000413112233");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->host, "10.0.0.77");
+  EXPECT_TRUE(p->target.dnd.value());
+  // The old account no longer names it; the new one does.
+  EXPECT_EQ(r->Resolve("", "3003").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(r->Resolve("", "3004@pbx").ok());
+
+  r->Forget("default", "000413112233");
+  EXPECT_EQ(r->Resolve("", "000413112233").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(r->Resolve("", "3004").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(Registry, AnAccountOnTwoDevicesIsAmbiguous) {
+  auto r = Make(kInventory);
+  r->Learn(State("default", "aa0000000001", v1::VENDOR_YEALINK, "10.0.0.1", {"5000@a"}));
+  r->Learn(State("default", "aa0000000002", v1::VENDOR_YEALINK, "10.0.0.2", {"5000@b"}));
+  auto p = r->Resolve("", "5000");
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(p.status().message().find("aa0000000001, aa0000000002"), std::string::npos);
+  EXPECT_EQ(r->Resolve("", "5000@b").value().id, "aa0000000002");
+}
+
+TEST(Registry, SitesAreSeparate) {
+  auto r = Make(kInventory);
+  r->Learn(State("hq", "bb0000000001", v1::VENDOR_YEALINK, "10.1.0.1", {"1001@pbx.example"}));
+  EXPECT_EQ(r->Resolve("hq", "1001").value().id, "bb0000000001");
+  EXPECT_EQ(r->Resolve("", "1001").value().id, "001565aabbcc");
+}
+
+TEST(Registry, RefusesInventoryWithoutCommandForm) {
+  auto inv = ParseInventory(R"({"devices": [{"id": "a", "vendor": "snom"},
+                                            {"id": "b", "vendor": "acme"}]})",
+                            "default", NoSecrets());
+  ASSERT_TRUE(inv.ok());
+  auto r = Registry::Create(*std::move(inv), CommandForms::Defaults(), "default");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(std::string(r.status().message()).rfind("devices[1].vendor: ", 0), 0u) << r.status();
+
+  inv = ParseInventory(R"({"devices": [{"id": "a", "vendor": "snom", "command_form": "nope"}]})",
+                       "default", NoSecrets());
+  r = Registry::Create(*std::move(inv), CommandForms::Defaults(), "default");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(std::string(r.status().message()).rfind("devices[0].command_form: ", 0), 0u);
+}
+
+TEST(Registry, CommandFormOverridePerDevice) {
+  auto r = Make(R"({"devices": [{"id": "f1", "vendor": "fanvil", "address": "10.0.0.1"},
+    {"id": "y1", "vendor": "yealink", "model": "T46S", "address": "10.0.0.2",
+     "command_form": "yealink-keys"}]})");
+  EXPECT_EQ(r->Resolve("", "f1").value().target.form.family, Family::kYealink);
+  EXPECT_EQ(r->Resolve("", "y1").value().target.form.name, "yealink-keys");
+  EXPECT_EQ(r->Get("", "f1").value().brand(), "fanvil");
+  EXPECT_EQ(r->Get("", "f1").value().vendor(), v1::VENDOR_YEALINK);
+}
+
+TEST(Registry, ListsInPagesPerSiteWithoutCredentials) {
+  auto r = Make(kInventory);
+  for (int i = 0; i < 25; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof id, "cc00000000%02d", i);
+    r->Learn(State(i % 5 == 0 ? "hq" : "default", id, v1::VENDOR_YEALINK, "10.0.0.1"));
+  }
+  std::vector<std::string> seen;
+  std::string token;
+  int pages = 0;
+  do {
+    auto page = r->List("", 7, token);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const auto& d : page->devices) {
+      EXPECT_EQ(d.site(), "default");
+      EXPECT_EQ(d.DebugString().find("secret"), std::string::npos);
+      seen.push_back(d.id());
+    }
+    token = page->next_page_token;
+    ++pages;
+  } while (!token.empty() && pages < 100);
+  EXPECT_EQ(seen.size(), 3u + 20u);
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  EXPECT_EQ(pages, 4);
+
+  auto all = r->List("*", 1000, "");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->devices.size(), 28u);
+  EXPECT_TRUE(all->next_page_token.empty());
+  EXPECT_EQ(r->List("hq", 10, "default/zzz").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace phonebus::command
