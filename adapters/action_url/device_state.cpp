@@ -33,6 +33,16 @@ void SetRegistration(const v1::Registration& reg, v1::DeviceState* state) {
   *state->add_accounts() = reg;
 }
 
+// An account a call used names this device too (the commander finds phones by
+// account), even before a registration event reported its status.
+void NoteAccount(const std::string& account, v1::DeviceState* state) {
+  if (account.empty()) return;
+  for (const auto& known : state->accounts()) {
+    if (known.account() == account) return;
+  }
+  state->add_accounts()->set_account(account);
+}
+
 void SetForwarding(const v1::Forwarding& fwd, v1::DeviceState* state) {
   auto* list = state->mutable_forwarding();
   const auto it = std::find(list->begin(), list->end(), fwd.type());
@@ -134,6 +144,7 @@ std::optional<v1::DeviceState> DeviceStates::Next(const v1::PhoneEvent& event) c
       break;
   }
   ApplyCall(event, &next);
+  if (event.has_call()) NoteAccount(event.call().account(), &next);
 
   if (it != states_.end()) {
     const v1::DeviceState& old = it->second;

@@ -43,6 +43,25 @@ TEST(DeviceStates, FollowsACallFromRingToEnd) {
   EXPECT_EQ(s.last_event_id(), "e110");
 }
 
+TEST(DeviceStates, AccountsUsedByCallsNameTheDevice) {
+  DeviceStates states;
+  v1::DeviceState s;
+  auto reg = Event(v1::EVENT_KIND_REGISTERED, 1);
+  reg.mutable_registration()->set_account("1001@pbx");
+  reg.mutable_registration()->set_status(v1::REGISTRATION_STATUS_REGISTERED);
+  ASSERT_TRUE(Apply(states, reg, &s));
+  for (const char* account : {"1001@pbx", "1002@pbx"}) {
+    auto call = Event(v1::EVENT_KIND_CALL_OUTGOING, 2, account);
+    call.mutable_call()->set_account(account);
+    ASSERT_TRUE(Apply(states, call, &s));
+  }
+  ASSERT_EQ(s.accounts_size(), 2);
+  EXPECT_EQ(s.accounts(0).account(), "1001@pbx");
+  EXPECT_EQ(s.accounts(0).status(), v1::REGISTRATION_STATUS_REGISTERED);  // not overwritten
+  EXPECT_EQ(s.accounts(1).account(), "1002@pbx");
+  EXPECT_EQ(s.accounts(1).status(), v1::REGISTRATION_STATUS_UNSPECIFIED);
+}
+
 TEST(DeviceStates, DndForwardingRegistrationAndBoot) {
   DeviceStates states;
   v1::DeviceState s;
