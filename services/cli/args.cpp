@@ -9,9 +9,6 @@
 namespace phonebus::cli {
 namespace {
 
-bool IsHex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
-
-char Lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
 char Upper(char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); }
 
 bool IsDialPad(char c) {
@@ -21,30 +18,13 @@ bool IsDialPad(char c) {
 // A topic level the user chose, or "+" for any.
 std::string Level(std::string_view value) { return value.empty() ? "+" : topics::Segment(value); }
 
-}  // namespace
-
-std::string NormalizeDevice(std::string_view device) {
-  std::string hex;
-  char separator = 0;
-  for (const char c : device) {
-    if (IsHex(c)) {
-      hex.push_back(Lower(c));
-    } else if ((c == ':' || c == '-' || c == '.') && (separator == 0 || separator == c)) {
-      separator = c;
-    } else {
-      return std::string(device);
-    }
-  }
-  if (hex.size() != 12) return std::string(device);
-  // Without separators only an upper-case MAC is rewritten: twelve digits may
-  // as well be an account, and lower case is already the id.
-  if (separator == 0 && std::none_of(device.begin(), device.end(), [](char c) {
-        return std::isupper(static_cast<unsigned char>(c));
-      })) {
-    return std::string(device);
-  }
-  return hex;
+// A device's topic level: the MAC as the topics spell it, else the id as typed.
+std::string DeviceLevel(std::string_view device) {
+  const std::string mac = topics::NormalizeMac(device);
+  return mac.empty() ? Level(device) : mac;
 }
+
+}  // namespace
 
 std::string NormalizeNumber(std::string_view number) {
   std::string out;
@@ -89,7 +69,7 @@ bool IsKnownKind(std::string_view kind) {
 std::vector<std::string> Subscriptions(const WatchFilter& filter) {
   const std::string root = "phonebus/v1/" + Level(filter.site) + "/device/";
   std::vector<std::string> devices;
-  for (const auto& d : filter.devices) devices.push_back(Level(d));
+  for (const auto& d : filter.devices) devices.push_back(DeviceLevel(d));
   if (devices.empty()) devices.push_back("+");
   std::vector<std::string> out;
   for (const auto& device : devices) {

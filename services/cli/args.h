@@ -1,6 +1,10 @@
-// What a person types, turned into what the contract wants: device ids as the
-// topics spell them, numbers without visual separators, key names, and the
-// MQTT subscriptions a `watch` filter stands for. Pure, so tests need no bus.
+// What a person types, turned into what the contract wants: numbers without
+// visual separators, key names, and the MQTT subscriptions a `watch` filter
+// stands for. Pure, so tests need no bus.
+//
+// A DEVICE argument is not rewritten here: the commander finds a device by a
+// MAC in any spelling or by a SIP account (its registry is the one place that
+// knows how), so the CLI sends it as typed.
 #pragma once
 
 #include <string>
@@ -8,11 +12,6 @@
 #include <vector>
 
 namespace phonebus::cli {
-
-// A MAC as printed on a sticker ("00:15:65:AA:BB:CC", "0015.65aa.bbcc",
-// "00-15-65-AA-BB-CC", "001565AABBCC") becomes the device id "001565aabbcc".
-// Anything else (a SIP account, a softphone's id) is returned unchanged.
-std::string NormalizeDevice(std::string_view device);
 
 // "+49 (30) 123-456" -> "+4930123456": drops spaces and the separators people
 // write numbers with (- . / ( )). Everything else is left for the commander
@@ -29,9 +28,11 @@ bool IsKnownKind(std::string_view kind);
 
 // What `phonebus watch` listens to.
 struct WatchFilter {
-  std::string site;                  // empty: every site
-  std::vector<std::string> devices;  // device ids; empty: every device
-  std::vector<std::string> kinds;    // event kinds; empty: every kind
+  std::string site;  // empty: every site
+  // Device ids as typed; a MAC in any spelling is the topic's id (topics::NormalizeMac).
+  // Empty: every device.
+  std::vector<std::string> devices;
+  std::vector<std::string> kinds;  // event kinds; empty: every kind
   bool events = true;
   bool states = false;
   bool results = true;

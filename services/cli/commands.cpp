@@ -30,7 +30,7 @@ int Send(const std::string& name, const char* rpc_name, const Control& c, Reques
          Rpc<Request, Response> rpc) {
   const std::string request_id =
       c.connection.request_id.empty() ? NewUuidV7() : c.connection.request_id;
-  request.set_device(NormalizeDevice(c.device));
+  request.set_device(c.device);  // as typed: the commander knows its spellings
   request.set_site(c.connection.site);
   request.set_request_id(request_id);
 

@@ -2,7 +2,6 @@
 #include <iostream>
 #include <memory>
 
-#include "args.h"
 #include "connection.h"
 #include "devices_format.h"
 #include "exit_codes.h"
@@ -26,7 +25,7 @@ int Run(const Devices& d) {
   std::vector<v1::DeviceInfo> devices;
   if (!d.device.empty()) {
     v1::GetDeviceRequest request;
-    request.set_device(NormalizeDevice(d.device));
+    request.set_device(d.device);
     request.set_site(d.connection.site);
     grpc::ClientContext context;
     commander.Prepare(context);

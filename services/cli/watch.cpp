@@ -169,7 +169,7 @@ int Run(Watch& w) {
   }
   WatchFilter filter;
   filter.site = w.site;
-  for (const auto& d : w.devices) filter.devices.push_back(NormalizeDevice(d));
+  filter.devices = w.devices;
   filter.kinds = w.kinds;
   filter.states = w.states;
   filter.results = !w.no_results;

@@ -86,12 +86,8 @@ absl::Status PhoneOutcomeStatus(const http_client::Outcome& o, const Resolved& p
         "retried: phones lock their web login after repeated failures");
   }
   if (s == 403) {
-    return absl::PermissionDeniedError(
-        who +
-        " refuses remote control from this host (HTTP 403): allow the commander's "
-        "address in the phone's Action URI settings (Yealink "
-        "features.action_uri_limit_ip) and confirm \"Allow remote control\" on the "
-        "phone if it asks");
+    return absl::PermissionDeniedError(who + " refuses remote control from this host (HTTP 403): " +
+                                       std::string(RefusalRemedy(phone.target.form.family)));
   }
   if (s == 404 || s == 405 || s == 501) {
     return absl::FailedPreconditionError(

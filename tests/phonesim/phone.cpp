@@ -264,7 +264,8 @@ void Phone::Record(RequestRecord record) {
     c.lockouts = static_cast<uint64_t>(login_->lockouts());
     if (record.command && record.command->kind != CommandKind::kWebPage) ++c.commands;
     if (max_records_ > 0 && requests_.size() >= max_records_) {
-      requests_.erase(requests_.begin(), requests_.begin() + static_cast<long>(EvictionCount(max_records_)));
+      requests_.erase(requests_.begin(),
+                      requests_.begin() + static_cast<long>(EvictionCount(max_records_)));
     }
     requests_.push_back(record);
     changed_.notify_all();

@@ -92,7 +92,8 @@ const std::map<std::string, Reader, std::less<>>& Readers() {
          return {};
        }},
       {"lockout_after",
-       Integer(0, 1000, [](PhoneConfig& c, int64_t n) { c.lockout.max_failures = static_cast<int>(n); })},
+       Integer(0, 1000,
+               [](PhoneConfig& c, int64_t n) { c.lockout.max_failures = static_cast<int>(n); })},
       {"lockout_window_s",
        Integer(1, 86400,
                [](PhoneConfig& c, int64_t n) { c.lockout.window = std::chrono::seconds(n); })},

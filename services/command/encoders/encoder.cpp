@@ -63,4 +63,20 @@ absl::Status RequireDefaultAccount(const Dial& dial, const Target& target) {
       target.account.empty() ? "" : detail::Cat(" (", Quote(target.account), ")")));
 }
 
+std::string_view RefusalRemedy(Family family) {
+  switch (family) {
+    case Family::kYealink:
+      return "allow the commander's address in the phone's Action URI settings "
+             "(features.action_uri_limit_ip) and confirm \"Allow remote control\" on the phone "
+             "if it asks";
+    case Family::kSnom:
+      return "allow HTTP commands from the commander's address in the phone's web settings; "
+             "newest D8xx firmware may refuse HTTP commands altogether";
+    case Family::kSoftphone:
+      return "enable incoming Action URLs in the softphone's settings and allow the "
+             "commander's address";
+  }
+  return "allow the commander's address on the phone";
+}
+
 }  // namespace phonebus::command

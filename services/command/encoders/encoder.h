@@ -25,6 +25,10 @@ namespace phonebus::command {
 
 absl::StatusOr<PhoneRequest> Encode(const Command& command, const Target& target);
 
+// What a person must change when a phone of this family answers 403: where its
+// firmware keeps the list of hosts allowed to send commands.
+std::string_view RefusalRemedy(Family family);
+
 // A validated number as a query value: digits and '*' as they are, '#' as %23 (a raw '#' starts
 // the fragment and never reaches the phone), '+' as %2B (a raw '+' in a query reads as a space).
 std::string QueryNumber(std::string_view number);

@@ -336,20 +336,27 @@ TEST(DevicesFormat, AgeIsCoarse) {
   }
 }
 
-TEST(Args, DevicesAsPeopleTypeThem) {
-  for (const auto& [in, out] : std::vector<std::pair<std::string, std::string>>{
-           {"00:15:65:AA:BB:CC", "001565aabbcc"},
-           {"00-15-65-aa-bb-cc", "001565aabbcc"},
-           {"0015.65aa.bbcc", "001565aabbcc"},
-           {"001565AABBCC", "001565aabbcc"},
-           {"001565aabbcc", "001565aabbcc"},
-           {"123456789012", "123456789012"},  // may be an account: untouched
-           {"1001", "1001"},
-           {"1001@pbx.example", "1001@pbx.example"},
-           {"00:15:65:AA:BB", "00:15:65:AA:BB"},
-           {"00:15-65:AA:BB:CC", "00:15-65:AA:BB:CC"},  // mixed separators: not a MAC
-           {"softphone-anna", "softphone-anna"}}) {
-    EXPECT_EQ(NormalizeDevice(in), out) << in;
+// The CLI no longer rewrites a DEVICE for the commander (whose registry knows
+// every spelling); only a watch filter needs the topic's id, and takes it from
+// the same function the topics are built with.
+TEST(Args, WatchDeviceFilterUsesTheTopicsDeviceId) {
+  for (const auto& [in, level] :
+       std::vector<std::pair<std::string, std::string>>{{"00:15:65:AA:BB:CC", "001565aabbcc"},
+                                                        {"00-15-65-aa-bb-cc", "001565aabbcc"},
+                                                        {"0015.65aa.bbcc", "001565aabbcc"},
+                                                        {"001565AABBCC", "001565aabbcc"},
+                                                        {"001565aabbcc", "001565aabbcc"},
+                                                        {"agent17-soft", "agent17-soft"},
+                                                        {"1001@pbx.example", "1001@pbx.example"},
+                                                        {"00:15:65:AA:BB", "00:15:65:AA:BB"},
+                                                        {"a/b+#", "a_b__"}}) {
+    WatchFilter f;
+    f.site = "hq";
+    f.devices = {in};
+    f.events = false;
+    EXPECT_EQ(Subscriptions(f),
+              std::vector<std::string>{"phonebus/v1/hq/device/" + level + "/command/result"})
+        << in;
   }
 }
 

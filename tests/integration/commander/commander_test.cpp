@@ -89,6 +89,11 @@ class CommanderTest : public ::testing::Test {
                    .username = "admin",
                    .password = "secret-f",
                    .allowed_ips = {"10.9.9.9"}});
+    nohttp_ = Add({.id = "000413d86500",
+                   .family = Family::kSnomNoHttpCommands,
+                   .auth = AuthScheme::kBasic,
+                   .username = "admin",
+                   .password = "secret-n"});
     hung_ = Add({.id = "001565000504",
                  .family = Family::kYealinkServlet,
                  .failure = phonesim::Failure::kHang});
@@ -113,6 +118,7 @@ class CommanderTest : public ::testing::Test {
         << entry(wrong_, "yealink", R"(, "username": "admin", "password": "a-wrong-one")") << ",\n"
         << entry(fenced_, "yealink", R"(, "username": "admin", "password": "secret-f")") << ",\n"
         << entry(hung_, "yealink", "") << ",\n"
+        << entry(nohttp_, "snom", R"(, "username": "admin", "password": "secret-n")") << ",\n"
         << R"({"id": "0015650000ff", "vendor": "yealink", "address": "127.0.0.1:)" << gone_port_
         << "\"}\n]}\n";
 
@@ -163,7 +169,7 @@ class CommanderTest : public ::testing::Test {
   Mosquitto broker_;
   phonesim::Simulator sim_;
   std::string dir_;
-  PhoneHandle yealink_, snom_, soft_, legacy_, t38_, wrong_, fenced_, hung_;
+  PhoneHandle yealink_, snom_, soft_, legacy_, t38_, wrong_, fenced_, hung_, nohttp_;
   unsigned short gone_port_ = 0;
   CommanderSettings settings_;
   std::unique_ptr<Commander> commander_;
@@ -293,6 +299,11 @@ TEST_F(CommanderTest, PhoneRefusingThisHostIsPermissionDenied) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_NE(status.error_message().find("action_uri_limit_ip"), std::string::npos)
       << status.error_message();
+  // SNOM's remedy is its own, and names the firmware that refuses HTTP commands.
+  const auto snom = Dial("000413d86500", "2323", "f-2");
+  EXPECT_EQ(snom.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(snom.error_message().find("refuse HTTP commands"), std::string::npos)
+      << snom.error_message();
 }
 
 TEST_F(CommanderTest, HungPhoneTimesOutWithoutDelayingOthers) {
@@ -457,7 +468,7 @@ TEST_F(CommanderTest, ListsDevicesWithoutCredentials) {
     if (resp.next_page_token().empty()) break;
     req.set_page_token(resp.next_page_token());
   }
-  EXPECT_EQ(ids.size(), 9u);
+  EXPECT_EQ(ids.size(), 10u);
   EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
 }
 

@@ -666,7 +666,9 @@ TEST_F(HttpClientTest, DeadlineAgainstAPhoneThatNeverAnswers) {
   EXPECT_EQ(outcome.failure, Failure::kTimeout) << outcome.detail;
   EXPECT_TRUE(outcome.request_sent);
   EXPECT_GE(elapsed, 300ms);
-  EXPECT_LT(elapsed, 300ms + 250ms);
+  // The margin allows for a loaded machine (ctest -j); without a working
+  // deadline this call would not return until the stand-in is torn down.
+  EXPECT_LT(elapsed, 300ms + 400ms);
 }
 
 TEST_F(HttpClientTest, DeadlineInTheTlsHandshake) {
