@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # The whole stack on this machine with local defaults: mosquitto on
-# 127.0.0.1:1883, phonebus-adapter on 127.0.0.1:8080, site "default".
+# 127.0.0.1:1883, phonebus-adapter on 127.0.0.1:8080, phonebus-commander on
+# 127.0.0.1:50051, site "default". With --demo, two simulated phones (a
+# Yealink and a SNOM, tests/phonesim) are provisioned against the adapter and
+# listed in the commander's inventory, so `phonebus dial` rings them and
+# `phonebus watch` shows their calls.
 # Ctrl-C (or SIGTERM) stops what this script started, by PID.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash deploy/local/install-deps.sh
 build=${PHONEBUS_BUILD_DIR:-build}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j "$(nproc)" --target phonebus-adapter phonebus
+demo=false
+if [ "${1:-}" = "--demo" ]; then demo=true; shift; fi
+targets=(phonebus-adapter phonebus-commander phonebus)
+$demo && targets+=(phonesim)
+cmake --build "$build" -j "$(nproc)" --target "${targets[@]}"
 
 data=${PHONEBUS_DATA_DIR:-$PWD/phonebus-data}
 mkdir -p "$data/mosquitto"
@@ -16,7 +24,7 @@ mkdir -p "$data/mosquitto"
 set -m
 pids=()
 stop() {
-  # Newest first: the adapter drains into the broker before the broker goes.
+  # Newest first: the services drain into the broker before the broker goes.
   for (( i=${#pids[@]}-1; i>=0; i-- )); do
     kill -TERM "${pids[$i]}" 2>/dev/null || true
     wait "${pids[$i]}" 2>/dev/null || true
@@ -41,12 +49,48 @@ sleep 0.5
   --mqtt-broker "tcp://127.0.0.1:$broker_port" --outbox-dir "$data/outbox" "$@" &
 pids+=($!)
 
+inventory=()
+if $demo; then
+  cat > "$data/demo-phones.json" <<JSON
+{"phones": [
+  {"id": "001565aabbcc", "family": "yealink-servlet", "model": "T46S", "port": 9001,
+   "auth": "digest", "username": "admin", "password": "demo-yealink",
+   "account": "1001@pbx.example", "adapter_url": "http://127.0.0.1:8080", "talk_time_ms": 5000},
+  {"id": "000413aabbcc", "family": "snom", "model": "D785", "port": 9002,
+   "auth": "basic", "username": "admin", "password": "demo-snom",
+   "account": "1002@pbx.example", "adapter_url": "http://127.0.0.1:8080", "talk_time_ms": 5000}
+]}
+JSON
+  cat > "$data/demo-inventory.json" <<JSON
+{"devices": [
+  {"id": "001565aabbcc", "vendor": "yealink", "model": "T46S", "address": "127.0.0.1:9001",
+   "username": "admin", "password": "demo-yealink", "account": "1001@pbx.example"},
+  {"id": "000413aabbcc", "vendor": "snom", "model": "D785", "address": "127.0.0.1:9002",
+   "username": "admin", "password": "demo-snom", "account": "1002@pbx.example"}
+]}
+JSON
+  "$build/tests/phonesim/phonesim" --config "$data/demo-phones.json" >/dev/null &
+  pids+=($!)
+  inventory=(--inventory "$data/demo-inventory.json")
+fi
+
+"$build/services/command/phonebus-commander" \
+  --mqtt-broker "tcp://127.0.0.1:$broker_port" "${inventory[@]}" &
+pids+=($!)
+
+cli="$build/services/cli/phonebus"
 cat <<MSG >&2
 phonebus is running:
-  adapter   http://127.0.0.1:8080   (health /healthz, metrics /metrics)
-  broker    tcp://127.0.0.1:$broker_port
-Try:  curl 'http://127.0.0.1:8080/yealink/incoming_call?mac=001565aabbcc&call_id=1&remote=%2B4930123'
-      mosquitto_sub -p $broker_port -t 'phonebus/v1/#' -v
-Ctrl-C stops it.
+  adapter    http://127.0.0.1:8080   (health /healthz, metrics /metrics)
+  commander  127.0.0.1:50051 gRPC    (metrics http://127.0.0.1:9091/metrics)
+  broker     tcp://127.0.0.1:$broker_port
+Try:  $cli watch --mqtt-broker tcp://127.0.0.1:$broker_port
+      curl 'http://127.0.0.1:8080/yealink/incoming_call?mac=001565aabbcc&call_id=1&remote=%2B4930123'
 MSG
+$demo && cat <<MSG >&2
+      $cli devices
+      $cli dial 1001 +4930123456      (the simulated Yealink calls; watch shows the call)
+      $cli dnd 001565aabbcc on        (Yealink DNDOn; SNOM only toggles, see README)
+MSG
+echo "Ctrl-C stops it." >&2
 wait -n "${pids[@]}"

@@ -36,6 +36,13 @@ std::string Address(const Resolved& phone) {
   return (v6 ? "[" + phone.host + "]" : phone.host) + ":" + std::to_string(phone.port);
 }
 
+// TimeUtil::GetCurrentTime() of Debian's protobuf 3.21 returns whole seconds (nanos 0).
+google::protobuf::Timestamp Now() {
+  return TimeUtil::NanosecondsToTimestamp(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count());
+}
+
 absl::Status StatusOf(const v1::CommandResult& r) {
   return absl::Status(static_cast<absl::StatusCode>(r.code()), r.message());
 }
@@ -126,7 +133,7 @@ grpc::ServerUnaryReactor* PhoneControlService::Run(grpc::CallbackServerContext* 
   result->set_request_id(request.request_id());
   result->set_instance(options_.instance);
   result->set_site(request.site().empty() ? registry_.default_site() : request.site());
-  *result->mutable_requested_at() = TimeUtil::GetCurrentTime();
+  *result->mutable_requested_at() = Now();
 
   const auto refuse = [&](const absl::Status& status) {
     commands_
@@ -211,7 +218,7 @@ void PhoneControlService::Complete(grpc::ServerUnaryReactor* reactor, v1::Comman
                                    bool phone_may_have_acted) {
   result->set_code(static_cast<int>(status.code()));
   result->set_message(std::string(status.message()));
-  const auto latency = TimeUtil::GetCurrentTime() - result->requested_at();
+  const auto latency = Now() - result->requested_at();
   *result->mutable_latency() = latency;
   if (!claim.empty()) request_log_.Finish(claim, *result, phone_may_have_acted);
   sink_(*result);
