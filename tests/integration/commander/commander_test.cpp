@@ -502,5 +502,42 @@ TEST_F(CommanderTest, AnswersStandardHealthChecks) {
   EXPECT_EQ(check("no.such.Service").first.error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
+// Server reflection by hand, as grpcurl does it: list_services over the
+// bidirectional ServerReflectionInfo stream.
+TEST_F(CommanderTest, ServesReflection) {
+  grpc::GenericStub stub(channel_);
+  grpc::CompletionQueue cq;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + 10s);
+  auto call =
+      stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  const auto step = [&](int tag) {
+    void* got = nullptr;
+    bool ok = false;
+    return cq.Next(&got, &ok) && ok && got == reinterpret_cast<void*>(tag);
+  };
+  call->StartCall(reinterpret_cast<void*>(1));
+  ASSERT_TRUE(step(1));
+  const std::string list_services("\x3a\x00", 2);  // field 7 (list_services) = ""
+  grpc::Slice slice(list_services);
+  grpc::ByteBuffer request(&slice, 1), response;
+  call->Write(request, reinterpret_cast<void*>(2));
+  ASSERT_TRUE(step(2));
+  call->Read(&response, reinterpret_cast<void*>(3));
+  ASSERT_TRUE(step(3));
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  EXPECT_NE(bytes.find("phonebus.v1.PhoneControl"), std::string::npos);
+  EXPECT_NE(bytes.find("grpc.health.v1.Health"), std::string::npos);
+  call->WritesDone(reinterpret_cast<void*>(4));
+  ASSERT_TRUE(step(4));
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(5));
+  ASSERT_TRUE(step(5));
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
 }  // namespace
 }  // namespace phonebus::command
