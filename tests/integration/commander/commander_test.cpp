@@ -453,6 +453,36 @@ TEST_F(CommanderTest, LearnsPhonesFromTheBus) {
   adapter.Close();
 }
 
+TEST_F(CommanderTest, KeepsLearningAfterTheBrokerRestarts) {
+  broker_.Stop();
+  // Commands to inventory devices do not need the broker.
+  EXPECT_TRUE(Dial("001565aabbcc", "2323", "b-1").ok());
+  broker_.Start();
+  mqtt_client::Options o;
+  o.mqtt.brokers = {broker_.uri()};
+  o.client_id = "test-adapter";
+  mqtt_client::Client adapter(o);
+  ASSERT_TRUE(adapter.Connect().ok());
+  v1::DeviceState state;
+  state.set_site("default");
+  state.mutable_device()->set_id("001565aabbcc");
+  state.mutable_device()->set_vendor(v1::VENDOR_YEALINK);
+  state.add_accounts()->set_account("7007@pbx.example");
+  ASSERT_TRUE(
+      adapter
+          .Publish({topics::State("default", "001565aabbcc"), state.SerializeAsString(), 1, true},
+                   1)
+          .ok());
+  grpc::Status status;
+  for (int i = 0; i < 200; ++i) {  // the commander reconnects with backoff
+    status = Dial("7007", "2323", "b-" + std::to_string(i + 2));
+    if (status.error_code() != grpc::StatusCode::NOT_FOUND) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  adapter.Close();
+}
+
 TEST_F(CommanderTest, ListsDevicesWithoutCredentials) {
   v1::ListDevicesRequest req;
   req.set_page_size(4);
