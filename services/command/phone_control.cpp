@@ -160,11 +160,19 @@ grpc::ServerUnaryReactor* PhoneControlService::Run(grpc::CallbackServerContext* 
   asked.set_device(phone->id);
   asked.set_site(phone->site);
   const std::string claim = phone->site + "/" + request.request_id();
-  const auto replay = [this, reactor, result](const v1::CommandResult& first) {
+  const auto replay = [this, ctx, reactor, result](const v1::CommandResult& first) {
     *result = first;
     result->set_replayed(true);
     commands_.With({{"command", result->command()}, {"code", "REPLAYED"}}).Inc();
-    reactor->Finish(ToGrpc(StatusOf(first)));
+    // An error carries no response message: say it in the metadata and the text.
+    ctx->AddTrailingMetadata("phonebus-replayed", "true");
+    absl::Status status = StatusOf(first);
+    if (!status.ok()) {
+      status = absl::Status(status.code(), std::string(status.message()) +
+                                               " [replayed: the outcome of the first request "
+                                               "with this request_id; nothing was sent again]");
+    }
+    reactor->Finish(ToGrpc(status));
   };
   switch (request_log_.Begin(claim, asked.SerializeAsString(), replay)) {
     case RequestLog::Claim::kFirst:

@@ -130,6 +130,7 @@ class CommanderTest : public ::testing::Test {
     s.phone_timeout_ms = 700;
     s.mqtt.brokers = {broker_.uri()};
     s.log_level = "error";
+    Finish(s);
     settings_ = s;
     commander_ = std::make_unique<Commander>(s);
     commander_->Start();
@@ -282,6 +283,24 @@ TEST_F(CommanderTest, ARetriedRequestIdRingsOnce) {
 
   ASSERT_TRUE(Dial("001565aabbcc", "2323", "crm-43").ok());  // a new id is a new call
   EXPECT_EQ(Commands(yealink_).size(), 2u);
+
+  // A failure the phone may have acted on is replayed too, and says so.
+  EXPECT_EQ(Dial("001565000504", "2323", "crm-44").error_code(),
+            grpc::StatusCode::DEADLINE_EXCEEDED);
+  v1::DialRequest req;
+  req.set_device("001565000504");
+  req.set_number("2323");
+  req.set_request_id("crm-44");
+  v1::DialResponse resp;
+  grpc::ClientContext ctx;
+  const auto replayed = stub_->Dial(&ctx, req, &resp);
+  EXPECT_EQ(replayed.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_NE(replayed.error_message().find("[replayed"), std::string::npos);
+  const auto& trailers = ctx.GetServerTrailingMetadata();
+  const auto it = trailers.find("phonebus-replayed");
+  ASSERT_NE(it, trailers.end());
+  EXPECT_EQ(std::string(it->second.data(), it->second.size()), "true");
+  EXPECT_EQ(hung_.Requests().size(), 1u);
 }
 
 TEST_F(CommanderTest, WrongCredentialsAreNotRetried) {
