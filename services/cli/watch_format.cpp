@@ -153,14 +153,16 @@ std::string Elapsed(int64_t seconds) {
   return buf;
 }
 
-// "85ms", "1.25s".
+// "0.4ms", "85ms", "1.25s": commands on a LAN take well under a millisecond.
 std::string Latency(const google::protobuf::Duration& d) {
-  const int64_t ms = d.seconds() * 1000 + d.nanos() / 1000000;
+  const double ms = static_cast<double>(d.seconds()) * 1000.0 + d.nanos() / 1e6;
   char buf[32];
-  if (ms < 1000) {
-    std::snprintf(buf, sizeof buf, "%lldms", static_cast<long long>(ms));
+  if (ms < 10) {
+    std::snprintf(buf, sizeof buf, "%.1fms", ms);
+  } else if (ms < 1000) {
+    std::snprintf(buf, sizeof buf, "%.0fms", ms);
   } else {
-    std::snprintf(buf, sizeof buf, "%.2fs", static_cast<double>(ms) / 1000.0);
+    std::snprintf(buf, sizeof buf, "%.2fs", ms / 1000.0);
   }
   return buf;
 }

@@ -183,6 +183,9 @@ TEST(WatchFormat, CommandResults) {
   EXPECT_EQ(FormatResult(r, kArrived, kUtc),
             "12:01:05.123 hq 001565aabbcc command_result   Dial OK  phone 200  85ms  request "
             "0190a1b2-0000-7000-8000-0000000000aa");
+  r.mutable_latency()->set_nanos(420000);  // a LAN phone answers in well under 1 ms
+  EXPECT_TRUE(ResultSummary(r).starts_with("Dial OK  phone 200  0.4ms  request "))
+      << ResultSummary(r);
   r.set_replayed(true);
   r.mutable_latency()->set_seconds(1);
   r.mutable_latency()->set_nanos(250000000);
