@@ -20,16 +20,17 @@ absl::Status Bad(const std::string& where, std::string_view why) {
   return absl::InvalidArgumentError(where + ": " + std::string(why));
 }
 
-// One JSON object being read: remembers which keys were used so that the
-// leftovers can be reported as unknown (typos must not pass silently).
+// One JSON object being read, with the keys it may have: an unknown key is
+// reported before anything else, so a typo ("vendr") is named as such
+// instead of as the missing field it hides.
 class Entry {
  public:
-  Entry(const json& object, std::string where) : object_(object), where_(std::move(where)) {}
+  Entry(const json& object, std::string where, std::initializer_list<std::string_view> known)
+      : object_(object), where_(std::move(where)), known_(known.begin(), known.end()) {}
 
   std::string Where(std::string_view key) const { return where_ + "." + std::string(key); }
 
   absl::StatusOr<std::optional<std::string>> String(std::string_view key) {
-    used_.insert(std::string(key));
     const auto it = object_.find(key);
     if (it == object_.end() || it->is_null()) return std::optional<std::string>{};
     if (!it->is_string()) return Bad(Where(key), "must be a string");
@@ -43,7 +44,6 @@ class Entry {
   }
 
   absl::StatusOr<std::optional<bool>> Bool(std::string_view key) {
-    used_.insert(std::string(key));
     const auto it = object_.find(key);
     if (it == object_.end() || it->is_null()) return std::optional<bool>{};
     if (!it->is_boolean()) return Bad(Where(key), "must be true or false");
@@ -51,7 +51,6 @@ class Entry {
   }
 
   absl::StatusOr<std::optional<int64_t>> Int(std::string_view key) {
-    used_.insert(std::string(key));
     const auto it = object_.find(key);
     if (it == object_.end() || it->is_null()) return std::optional<int64_t>{};
     if (!it->is_number_integer()) return Bad(Where(key), "must be a whole number");
@@ -59,7 +58,6 @@ class Entry {
   }
 
   absl::StatusOr<std::vector<std::string>> Strings(std::string_view key) {
-    used_.insert(std::string(key));
     std::vector<std::string> out;
     const auto it = object_.find(key);
     if (it == object_.end() || it->is_null()) return out;
@@ -75,7 +73,7 @@ class Entry {
 
   absl::Status NoUnknownKeys() const {
     for (const auto& [key, value] : object_.items()) {
-      if (!used_.count(key)) return Bad(Where(key), "unknown field");
+      if (!known_.count(key)) return Bad(Where(key), "unknown field");
     }
     return absl::OkStatus();
   }
@@ -83,7 +81,7 @@ class Entry {
  private:
   const json& object_;
   std::string where_;
-  std::set<std::string, std::less<>> used_;
+  std::set<std::string_view, std::less<>> known_;
 };
 
 #define PHONEBUS_ASSIGN(lhs, expr)              \
@@ -182,7 +180,11 @@ absl::StatusOr<InventoryDevice> ParseDevice(const json& j, const std::string& wh
                                             std::string_view default_site,
                                             const SecretSources& secrets) {
   if (!j.is_object()) return Bad(where, "must be an object");
-  Entry e(j, where);
+  Entry e(
+      j, where,
+      {"id", "site", "vendor", "model", "firmware", "address", "https", "tls_verify", "username",
+       "password", "password_env", "password_file", "account", "accounts", "command_form"});
+  if (auto s = e.NoUnknownKeys(); !s.ok()) return s;
   InventoryDevice d;
   PHONEBUS_ASSIGN(id, e.String("id"));
   if (!id || id->empty()) return Bad(e.Where("id"), "is required");
@@ -230,14 +232,16 @@ absl::StatusOr<InventoryDevice> ParseDevice(const json& j, const std::string& wh
 
   PHONEBUS_ASSIGN(form, e.String("command_form"));
   d.command_form = form.value_or("");
-  if (auto s = e.NoUnknownKeys(); !s.ok()) return s;
   return d;
 }
 
 absl::StatusOr<DeviceDefaults> ParseDefaults(const json& j, const std::string& where,
                                              const SecretSources& secrets) {
   if (!j.is_object()) return Bad(where, "must be an object");
-  Entry e(j, where);
+  Entry e(j, where,
+          {"site", "vendor", "username", "password", "password_env", "password_file", "port",
+           "https", "tls_verify"});
+  if (auto s = e.NoUnknownKeys(); !s.ok()) return s;
   DeviceDefaults d;
   PHONEBUS_ASSIGN(site, e.String("site"));
   PHONEBUS_ASSIGN(vendor, e.String("vendor"));
@@ -253,7 +257,6 @@ absl::StatusOr<DeviceDefaults> ParseDefaults(const json& j, const std::string& w
     if (*port < 1 || *port > 65535) return Bad(e.Where("port"), "must be 1-65535");
     d.port = static_cast<uint16_t>(*port);
   }
-  if (auto s = e.NoUnknownKeys(); !s.ok()) return s;
   return d;
 }
 

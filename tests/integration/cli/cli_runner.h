@@ -1,55 +1,22 @@
-// Runs the real `phonebus` binary as a person would: its own process, stdout
-// and stderr read apart, exit code kept. Stopped by its PID only.
+// The real `phonebus` binary, run as a person would (tests/support/process.h).
 #pragma once
 
-#include <sys/types.h>
-
-#include <chrono>
-#include <string>
-#include <vector>
+#include "process.h"
 
 namespace phonebus::testing {
 
-class CliProcess {
+class CliProcess : public Process {
  public:
-  // Starts PHONEBUS_CLI_BIN with `args`. The environment is the test's without
-  // any PHONEBUS_* variable (hermetic), plus `env` ("NAME=value").
   explicit CliProcess(const std::vector<std::string>& args,
-                      const std::vector<std::string>& env = {});
-  ~CliProcess();
-  CliProcess(const CliProcess&) = delete;
-  CliProcess& operator=(const CliProcess&) = delete;
-
-  // Reads until stderr (or stdout) holds `text`; false after `timeout`.
-  bool WaitStderr(const std::string& text, std::chrono::milliseconds timeout);
-  bool WaitStdout(const std::string& text, std::chrono::milliseconds timeout);
-  // Reads everything until the process exits; its exit code, or -1 if it
-  // did not exit within `timeout` (it is killed then) or died of a signal.
-  int Wait(std::chrono::milliseconds timeout);
-  void Signal(int sig);
-
-  const std::string& out() const { return out_; }
-  const std::string& err() const { return err_; }
-
- private:
-  // Reads what is there, waiting at most `timeout` for something.
-  void Pump(std::chrono::milliseconds timeout);
-  bool WaitFor(const std::string& text, const std::string& in, std::chrono::milliseconds timeout);
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-  int err_fd_ = -1;
-  std::string out_;
-  std::string err_;
-  int exit_code_ = -1;
+                      const std::vector<std::string>& env = {})
+      : Process(PHONEBUS_CLI_BIN, args, env) {}
 };
 
-struct CliResult {
-  int exit_code;
-  std::string out;
-  std::string err;
-};
+using CliResult = ProcessResult;
 
-// Runs the CLI to completion (20 s at most).
-CliResult RunCli(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+inline CliResult RunCli(const std::vector<std::string>& args,
+                        const std::vector<std::string>& env = {}) {
+  return RunProcess(PHONEBUS_CLI_BIN, args, env);
+}
 
 }  // namespace phonebus::testing

@@ -103,7 +103,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"({"devices": [{"id": "a", "vendor": "snom"}, {"vendor": "snom"}]})",
                 "devices[1].id: is required"},
         BadCase{R"({"devices": [{"id": "a"}]})", "devices[0].vendor: is required"},
-        BadCase{R"({"devices": [{"id": "a", "vendor": "snom", "pasword": "secret"}]})",
+        BadCase{R"({"devices": [{"id": "a", "vendr": "snom", "pasword": "secret"}]})",
                 "devices[0].pasword: unknown field"},
         BadCase{R"({"devices": [{"id": "a", "vendor": "snom", "username": "admin",
                     "password_env": "MISSING"}]})",

@@ -1,4 +1,4 @@
-#include "cli_runner.h"
+#include "process.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -14,13 +14,14 @@ extern char** environ;
 
 namespace phonebus::testing {
 
-CliProcess::CliProcess(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+Process::Process(const std::string& binary, const std::vector<std::string>& args,
+                 const std::vector<std::string>& env) {
   int out[2];
   int err[2];
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe failed");
   }
-  std::vector<std::string> argv_s{PHONEBUS_CLI_BIN};
+  std::vector<std::string> argv_s{binary};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<std::string> env_s;
   for (char** e = environ; *e != nullptr; ++e) {
@@ -49,7 +50,7 @@ CliProcess::CliProcess(const std::vector<std::string>& args, const std::vector<s
   err_fd_ = err[0];
 }
 
-CliProcess::~CliProcess() {
+Process::~Process() {
   if (pid_ > 0) {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
@@ -58,7 +59,7 @@ CliProcess::~CliProcess() {
   if (err_fd_ >= 0) close(err_fd_);
 }
 
-void CliProcess::Pump(std::chrono::milliseconds timeout) {
+void Process::Pump(std::chrono::milliseconds timeout) {
   pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
   if (out_fd_ < 0 && err_fd_ < 0) return;
   if (poll(fds, 2, static_cast<int>(timeout.count())) <= 0) return;
@@ -77,8 +78,8 @@ void CliProcess::Pump(std::chrono::milliseconds timeout) {
   drain(fds[1], err_fd_, err_);
 }
 
-bool CliProcess::WaitFor(const std::string& text, const std::string& in,
-                         std::chrono::milliseconds timeout) {
+bool Process::WaitFor(const std::string& text, const std::string& in,
+                      std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (in.find(text) == std::string::npos) {
     if (std::chrono::steady_clock::now() >= deadline || (out_fd_ < 0 && err_fd_ < 0)) {
@@ -89,15 +90,15 @@ bool CliProcess::WaitFor(const std::string& text, const std::string& in,
   return true;
 }
 
-bool CliProcess::WaitStderr(const std::string& text, std::chrono::milliseconds timeout) {
+bool Process::WaitStderr(const std::string& text, std::chrono::milliseconds timeout) {
   return WaitFor(text, err_, timeout);
 }
 
-bool CliProcess::WaitStdout(const std::string& text, std::chrono::milliseconds timeout) {
+bool Process::WaitStdout(const std::string& text, std::chrono::milliseconds timeout) {
   return WaitFor(text, out_, timeout);
 }
 
-int CliProcess::Wait(std::chrono::milliseconds timeout) {
+int Process::Wait(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (pid_ > 0) {
     Pump(std::chrono::milliseconds(20));
@@ -117,12 +118,13 @@ int CliProcess::Wait(std::chrono::milliseconds timeout) {
   return exit_code_;
 }
 
-void CliProcess::Signal(int sig) {
+void Process::Signal(int sig) {
   if (pid_ > 0) kill(pid_, sig);
 }
 
-CliResult RunCli(const std::vector<std::string>& args, const std::vector<std::string>& env) {
-  CliProcess cli(args, env);
+ProcessResult RunProcess(const std::string& binary, const std::vector<std::string>& args,
+                         const std::vector<std::string>& env) {
+  Process cli(binary, args, env);
   const int code = cli.Wait(std::chrono::seconds(20));
   return {code, cli.out(), cli.err()};
 }
