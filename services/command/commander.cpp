@@ -118,7 +118,7 @@ Commander::Commander(CommanderSettings settings)
   mqtt_ = std::make_unique<mqtt_client::Client>(std::move(mqtt_options));
   // paho's thread only hands the message over.
   mqtt_->OnMessage([this](mqtt_client::Message m) {
-    net::post(ioc_, [this, m = std::move(m)] { OnBusMessage(m); });
+    net::post(bus_strand_, [this, m = std::move(m)] { OnBusMessage(m); });
   });
   mqtt_->OnConnectionLost([this](const std::string& cause) {
     log::Warn("broker connection lost", {{"cause", cause}});
@@ -133,6 +133,7 @@ Commander::Commander(CommanderSettings settings)
   PhoneControlService::Options service_options;
   service_options.instance = settings_.instance;
   service_options.phone_timeout = std::chrono::milliseconds(settings_.phone_timeout_ms);
+  service_options.auth_holdoff = std::chrono::seconds(settings_.auth_holdoff_s);
   service_ = std::make_unique<PhoneControlService>(
       service_options, *registry_, *phones_, *request_log_, metrics_,
       [this](const v1::CommandResult& r) { PublishResult(r); });
@@ -221,8 +222,10 @@ void Commander::OnBusMessage(const mqtt_client::Message& m) {
     log::Warn("undecodable device state", {{"topic", m.topic}});
     return;
   }
-  if (state.site().empty()) state.set_site(where->first);
-  if (state.device().id().empty()) state.mutable_device()->set_id(where->second);
+  // Keyed by the topic, like the retained message itself, so that clearing
+  // that topic forgets exactly this entry.
+  state.set_site(where->first);
+  state.mutable_device()->set_id(where->second);
   registry_->Learn(state);
   states_learned_.With({}).Inc();
 }

@@ -50,6 +50,8 @@ class Commander {
   std::unique_ptr<RequestLog> request_log_;
   net::io_context ioc_;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
+  // Bus messages apply in arrival order: a state and its clearing must not swap.
+  net::strand<net::io_context::executor_type> bus_strand_{ioc_.get_executor()};
   std::unique_ptr<http_client::Client> phones_;
   std::unique_ptr<mqtt_client::Client> mqtt_;
   std::unique_ptr<PhoneControlService> service_;

@@ -21,6 +21,10 @@ void AddSettings(CLI::App& app, CommanderSettings& s) {
   Add(app, "--phone-timeout-ms", s.phone_timeout_ms,
       "Longest wait for a phone's answer to one command")
       ->check(CLI::Range(10, 600000));
+  Add(app, "--auth-holdoff-s", s.auth_holdoff_s,
+      "After a phone refused the credentials, fail commands to it at once for this long "
+      "(phones lock their login after repeated failures)")
+      ->check(CLI::Range(0, 86400));
   Add(app, "--max-queue-per-phone", s.max_queue_per_phone,
       "Commands waiting for one phone; more are refused with UNAVAILABLE")
       ->check(CLI::Range(1, 100000));
@@ -28,7 +32,7 @@ void AddSettings(CLI::App& app, CommanderSettings& s) {
       "How long a request_id is remembered: a repeat gets the first outcome")
       ->check(CLI::Range(1, 7 * 24 * 3600));
   Add(app, "--idempotency-max-entries", s.idempotency_max_entries,
-      "Most request_ids remembered at once (oldest forgotten first)")
+      "Most request_ids remembered within the window; beyond it new requests get UNAVAILABLE")
       ->check(CLI::Range(1000, 100000000));
   Add(app, "--max-number-length", s.max_number_length, "Longest number Dial and Transfer take")
       ->check(CLI::Range(1, 256));

@@ -18,6 +18,7 @@ struct CommanderSettings {
   std::string command_forms;
   int threads = 2;
   int phone_timeout_ms = 5000;
+  int auth_holdoff_s = 60;
   int max_queue_per_phone = 32;
   int idempotency_window_s = 600;
   int idempotency_max_entries = 1000000;

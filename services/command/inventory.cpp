@@ -298,8 +298,8 @@ absl::StatusOr<Inventory> ParseInventory(std::string_view text, std::string_view
   try {
     doc = json::parse(text);
   } catch (const json::parse_error& e) {
-    return absl::InvalidArgumentError("not valid JSON at byte " + std::to_string(e.byte) + ": " +
-                                      e.what());
+    // Not e.what(): it quotes the text around the error, which may be a password.
+    return absl::InvalidArgumentError("not valid JSON at byte " + std::to_string(e.byte));
   }
   if (!doc.is_object()) return absl::InvalidArgumentError("the top level must be an object");
   Inventory inv;

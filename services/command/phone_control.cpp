@@ -124,6 +124,33 @@ PhoneControlService::PhoneControlService(Options options, const Registry& regist
           "phonebus_command_seconds", "From request to the phone's answer, by command",
           {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5})) {}
 
+std::string PhoneControlService::CredentialKey(const Resolved& phone) {
+  return phone.site + "/" + phone.id + "/" +
+         std::to_string(std::hash<std::string>{}(phone.username + '\n' + phone.password));
+}
+
+std::optional<std::chrono::steady_clock::time_point> PhoneControlService::RecentlyRefused(
+    const Resolved& phone) {
+  if (phone.username.empty()) return std::nullopt;
+  std::lock_guard lock(refused_mu_);
+  const auto it = refused_.find(CredentialKey(phone));
+  if (it == refused_.end()) return std::nullopt;
+  if (std::chrono::steady_clock::now() - it->second > options_.auth_holdoff) {
+    refused_.erase(it);
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+void PhoneControlService::NoteLogin(const Resolved& phone, bool refused) {
+  std::lock_guard lock(refused_mu_);
+  if (refused) {
+    refused_[CredentialKey(phone)] = std::chrono::steady_clock::now();
+  } else {
+    refused_.erase(CredentialKey(phone));
+  }
+}
+
 template <typename Request>
 grpc::ServerUnaryReactor* PhoneControlService::Run(grpc::CallbackServerContext* ctx,
                                                    const Request& request, Command command,
@@ -156,6 +183,7 @@ grpc::ServerUnaryReactor* PhoneControlService::Run(grpc::CallbackServerContext* 
 
   // Same id, same request (whatever name the device was given by): a repeat.
   Request asked = request;
+  asked.DiscardUnknownFields();  // bounded: every known field has a length limit
   asked.clear_request_id();
   asked.set_device(phone->id);
   asked.set_site(phone->site);
@@ -184,6 +212,22 @@ grpc::ServerUnaryReactor* PhoneControlService::Run(grpc::CallbackServerContext* 
       return refuse(absl::InvalidArgumentError(
           "request_id: already used for a different request within the idempotency window; "
           "use a new id for a new action"));
+    case RequestLog::Claim::kFull:
+      return refuse(absl::UnavailableError(
+          "too many requests within the idempotency window (--idempotency-max-entries); "
+          "try again shortly"));
+  }
+  if (const auto when = RecentlyRefused(*phone)) {
+    const auto ago =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - *when);
+    Complete(reactor, result,
+             absl::UnauthenticatedError(
+                 "phone " + phone->id + " rejected phonebus's credentials " +
+                 std::to_string(ago.count()) +
+                 "s ago; not tried again for a while so that the phone does not lock its login: "
+                 "fix them in the inventory"),
+             claim, false);
+    return reactor;
   }
   if (encoded->target.empty()) {  // the phone is already in the wanted state
     Complete(reactor, result, absl::OkStatus(), claim, true);
@@ -209,6 +253,9 @@ void PhoneControlService::Send(grpc::ServerUnaryReactor* reactor,
               [this, reactor, result, claim = std::move(claim),
                phone = std::move(phone)](http_client::Outcome outcome) {
                 result->set_phone_status(outcome.status);
+                if (!phone.username.empty() && outcome.failure == http_client::Failure::kNone) {
+                  NoteLogin(phone, outcome.status == 401);
+                }
                 const absl::Status status = PhoneOutcomeStatus(outcome, phone);
                 if (!status.ok()) {
                   log::Warn("command failed", {{"command", result->command()},

@@ -8,7 +8,10 @@
 
 #include <chrono>
 #include <functional>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "absl/status/status.h"
 #include "http_client.h"
@@ -31,6 +34,9 @@ class PhoneControlService final : public v1::PhoneControl::CallbackService {
   struct Options {
     std::string instance;
     std::chrono::milliseconds phone_timeout{5000};
+    // After a phone refused phonebus's credentials, commands to it fail at
+    // once for this long (phones lock their login after repeated failures).
+    std::chrono::milliseconds auth_holdoff{60000};
   };
   // Publishes a result on its device's command/result topic.
   using ResultSink = std::function<void(const v1::CommandResult&)>;
@@ -75,7 +81,15 @@ class PhoneControlService final : public v1::PhoneControl::CallbackService {
   void Complete(grpc::ServerUnaryReactor* reactor, v1::CommandResult* result,
                 const absl::Status& status, const std::string& claim, bool phone_may_have_acted);
 
+  // Key of a phone with the credentials it was sent (hashed, never stored).
+  static std::string CredentialKey(const Resolved& phone);
+  // When the phone last refused these credentials, if within the hold-off.
+  std::optional<std::chrono::steady_clock::time_point> RecentlyRefused(const Resolved& phone);
+  void NoteLogin(const Resolved& phone, bool refused);
+
   const Options options_;
+  std::mutex refused_mu_;
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> refused_;
   const Registry& registry_;
   http_client::Client& phones_;
   RequestLog& request_log_;

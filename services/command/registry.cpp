@@ -1,10 +1,13 @@
 #include "registry.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <mutex>
 
 #include "absl/status/status.h"
 #include "topics.h"
+#include "validate.h"
 
 namespace phonebus::command {
 namespace {
@@ -14,6 +17,13 @@ std::string Key(std::string_view site, std::string_view id) {
   key += '/';
   key += id;
   return key;
+}
+
+constexpr size_t kMaxNameBytes = 256;
+
+bool IsIpLiteral(const std::string& host) {
+  unsigned char buf[sizeof(in6_addr)];
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
 std::string_view IdOf(std::string_view key) { return key.substr(key.find('/') + 1); }
@@ -149,13 +159,18 @@ void Registry::Forget(std::string_view site, std::string_view id) {
 
 absl::StatusOr<std::string> Registry::Find(const std::string& site, std::string_view device) const {
   if (device.empty()) return absl::InvalidArgumentError("device: must not be empty");
+  if (device.size() > kMaxNameBytes) {
+    return absl::InvalidArgumentError("device: longer than 256 bytes");
+  }
+  if (site.size() > kMaxNameBytes || site.find_first_of("+#/") != std::string::npos) {
+    return absl::InvalidArgumentError("site: not a site name (at most 256 bytes, no + # /)");
+  }
   const std::string mac = topics::NormalizeMac(device);
   if (std::string key = Key(site, mac.empty() ? device : mac); entries_.count(key)) return key;
   auto [first, last] = by_account_.equal_range(Key(site, device));
   if (first == last) {
-    return absl::NotFoundError("device \"" + std::string(device) + "\" is not known at site \"" +
-                               site +
-                               "\": no inventory entry or reported state has this id or SIP "
+    return absl::NotFoundError("device " + Quote(device) + " is not known at site " + Quote(site) +
+                               ": no inventory entry or reported state has this id or SIP "
                                "account");
   }
   std::vector<std::string> ids;
@@ -164,8 +179,8 @@ absl::StatusOr<std::string> Registry::Find(const std::string& site, std::string_
     std::sort(ids.begin(), ids.end());
     std::string list;
     for (const auto& id : ids) list += (list.empty() ? "" : ", ") + id;
-    return absl::InvalidArgumentError("device: account \"" + std::string(device) +
-                                      "\" belongs to several devices (" + list +
+    return absl::InvalidArgumentError("device: account " + Quote(device) +
+                                      " belongs to several devices (" + list +
                                       "); name the device id or the full account");
   }
   return first->second;
@@ -196,6 +211,8 @@ absl::StatusOr<Resolved> Registry::ResolveEntry(const std::string& key, const En
   if (!accounts.empty()) r.target.account = accounts.front();
   if (learned.has_dnd()) r.target.dnd = learned.dnd();
 
+  const std::string vendor = inv ? inv->vendor : VendorName(learned.device().vendor());
+  const DeviceDefaults* defaults = inventory_.DefaultsFor(r.site, vendor);
   if (inv) {
     r.host = inv->host;
     r.port = inv->port;
@@ -203,17 +220,25 @@ absl::StatusOr<Resolved> Registry::ResolveEntry(const std::string& key, const En
     r.tls_verify = inv->tls_verify;
     r.username = inv->username;
     r.password = inv->password;
-  } else {
-    const std::string vendor = VendorName(learned.device().vendor());
-    if (const DeviceDefaults* d = inventory_.DefaultsFor(r.site, vendor)) {
-      r.port = d->port;
-      r.https = d->https;
-      r.tls_verify = d->tls_verify;
-      r.username = d->username;
-      r.password = d->password;
+  } else if (defaults) {
+    r.https = defaults->https;
+    r.tls_verify = defaults->tls_verify;
+  }
+  // What an inventory entry leaves unset comes from the defaults too.
+  if (defaults) {
+    if (r.username.empty()) r.username = defaults->username, r.password = defaults->password;
+    if (r.port == 0) r.port = defaults->port;
+  }
+  if (r.host.empty()) {
+    r.host = learned.device().ip();
+    // The phone reports this itself: take only an IP address, never a name
+    // that would send credentials wherever DNS points.
+    if (!r.host.empty() && !IsIpLiteral(r.host)) {
+      return absl::FailedPreconditionError(
+          "device " + r.id + " reported the address " + Quote(r.host) +
+          ", which is not an IP address; give it an \"address\" in the inventory");
     }
   }
-  if (r.host.empty()) r.host = learned.device().ip();
   if (r.port == 0) r.port = r.https ? 443 : 80;
   if (r.host.empty()) {
     return absl::FailedPreconditionError(

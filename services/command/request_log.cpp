@@ -10,14 +10,16 @@ RequestLog::Claim RequestLog::Begin(const std::string& key, const std::string& f
   std::unique_lock lock(mu_);
   const auto now = Clock::now();
   Expire(now);
-  auto [it, fresh] = entries_.try_emplace(key);
-  Entry& e = it->second;
-  if (fresh) {
+  auto it = entries_.find(key);
+  if (it == entries_.end()) {
+    // Forgetting an outcome still inside the window could ring a phone twice.
+    if (entries_.size() >= max_entries_) return Claim::kFull;
+    Entry& e = entries_[key];
     e.fingerprint = fingerprint;
     e.at = now;
-    order_.emplace_back(now, key);
     return Claim::kFirst;
   }
+  Entry& e = it->second;
   if (e.fingerprint != fingerprint) return Claim::kMismatch;
   if (!e.finished) {
     e.waiters.push_back(std::move(done));
@@ -50,11 +52,9 @@ void RequestLog::Finish(const std::string& key, const v1::CommandResult& result,
 }
 
 void RequestLog::Expire(Clock::time_point now) {
-  while (!order_.empty() &&
-         (now - order_.front().first > window_ || order_.size() > max_entries_)) {
+  while (!order_.empty() && now - order_.front().first > window_) {
     const auto it = entries_.find(order_.front().second);
-    // A record is stale when its entry was forgotten or re-stamped by Finish;
-    // a running entry stays (Finish stamps it again).
+    // A record is stale when its entry was forgotten and the id claimed again.
     if (it != entries_.end() && it->second.finished && it->second.at == order_.front().first) {
       entries_.erase(it);
     }

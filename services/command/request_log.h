@@ -32,6 +32,7 @@ class RequestLog {
     kRepeat,    // `done` was called (inline) with the first outcome
     kWaiting,   // the first is still running: `done` is called from its Finish
     kMismatch,  // the id was used for a different request: refuse it
+    kFull,      // max_entries ids are within the window: refuse rather than forget one
   };
   // `key` identifies the request id (site + id); `fingerprint` what was asked
   // (command, device, arguments).
@@ -56,7 +57,8 @@ class RequestLog {
   const size_t max_entries_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, Entry> entries_;
-  std::deque<std::pair<Clock::time_point, std::string>> order_;  // oldest first
+  // Finished entries, oldest outcome first; running ones are never expired.
+  std::deque<std::pair<Clock::time_point, std::string>> order_;
 };
 
 }  // namespace phonebus::command

@@ -311,6 +311,11 @@ TEST_F(CommanderTest, WrongCredentialsAreNotRetried) {
   // One challenge, one answer to it, then nothing: phones lock their login.
   EXPECT_EQ(wrong_.Requests().size(), 2u);
   EXPECT_EQ(wrong_.counters().commands, 0u);
+  // Nor the next command: the phone is not asked again during the hold-off.
+  const auto again = Dial("001565000401", "2323", "w-2");
+  EXPECT_EQ(again.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_NE(again.error_message().find("not tried again"), std::string::npos);
+  EXPECT_EQ(wrong_.Requests().size(), 2u);
 }
 
 TEST_F(CommanderTest, PhoneRefusingThisHostIsPermissionDenied) {

@@ -82,9 +82,23 @@ TEST(Registry, InventoryDeviceWithoutAddressWaitsForTheBus) {
   p = r->Resolve("", "000413aabbcc");
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(p->host, "10.0.0.13");
-  EXPECT_EQ(p->port, 80);           // inventory entry: its own settings, not the defaults
-  EXPECT_EQ(p->username, "admin");  // inventory credentials win
+  EXPECT_EQ(p->port, 8080);         // unset in the entry: from the snom defaults
+  EXPECT_EQ(p->username, "admin");  // set in the entry: the entry wins
+  EXPECT_EQ(p->password, "secret-b");
   EXPECT_EQ(p->target.form.name, "snom");
+}
+
+TEST(Registry, TakesOnlyAnIpAddressAPhoneReportsItself) {
+  auto r = Make(kInventory);
+  r->Learn(State("default", "000413999999", v1::VENDOR_SNOM, "evil.example"));
+  auto p = r->Resolve("", "000413999999");
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(p.status().message().find("not an IP address"), std::string::npos);
+  r->Learn(State("default", "000413999999", v1::VENDOR_SNOM, "fd00::7"));
+  EXPECT_EQ(r->Resolve("", "000413999999").value().host, "fd00::7");
+  EXPECT_EQ(r->Resolve("", std::string(300, 'a')).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r->Resolve("a/b", "000413999999").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(Registry, InventoryAddressIsPinnedAgainstTheReportedIp) {

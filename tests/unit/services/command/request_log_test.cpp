@@ -64,14 +64,32 @@ TEST(RequestLog, ForgetsAfterTheWindow) {
   EXPECT_EQ(log.Begin("s/1", "f", [](auto&) {}), RequestLog::Claim::kFirst);
 }
 
-TEST(RequestLog, BoundedInSize) {
+TEST(RequestLog, FullRefusesNewIdsInsteadOfForgettingOutcomes) {
   RequestLog log(1h, 100);
-  for (int i = 0; i < 1000; ++i) {
+  for (int i = 0; i < 100; ++i) {
     const std::string key = "s/" + std::to_string(i);
-    log.Begin(key, "f", [](auto&) {});
+    ASSERT_EQ(log.Begin(key, "f", [](auto&) {}), RequestLog::Claim::kFirst);
     log.Finish(key, Result("x"), true);
   }
-  EXPECT_LE(log.size(), 101u);
+  EXPECT_EQ(log.Begin("s/100", "f", [](auto&) {}), RequestLog::Claim::kFull);
+  // Every remembered outcome still answers its repeat.
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(log.Begin("s/" + std::to_string(i), "f", [](auto&) {}), RequestLog::Claim::kRepeat);
+  }
+  EXPECT_EQ(log.size(), 100u);
+}
+
+TEST(RequestLog, RoomAgainOnceTheWindowPassed) {
+  RequestLog log(50ms, 10);
+  for (int i = 0; i < 10; ++i) {
+    const std::string key = "s/" + std::to_string(i);
+    log.Begin(key, "f", [](auto&) {});
+    log.Finish(key, Result("x"), i % 2 == 0);  // forgotten ones free their place at once
+  }
+  EXPECT_EQ(log.size(), 5u);
+  std::this_thread::sleep_for(80ms);
+  EXPECT_EQ(log.Begin("s/new", "f", [](auto&) {}), RequestLog::Claim::kFirst);
+  EXPECT_EQ(log.size(), 1u);
 }
 
 }  // namespace
