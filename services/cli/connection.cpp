@@ -74,10 +74,12 @@ int Commander::Fail(std::string_view command, const grpc::Status& status,
       message = "cannot reach the commander at " + connection_.commander + ": " + message;
     } else if (code == grpc::StatusCode::DEADLINE_EXCEEDED && message == "Deadline Exceeded") {
       message = "no answer within " + Seconds(connection_.timeout_s) + "s; the outcome is unknown";
-    }
-    if (code == grpc::StatusCode::DEADLINE_EXCEEDED && !request_id.empty()) {
-      // The commander may have acted: the same id makes a retry safe.
-      message += " (retry with --request-id " + request_id + " to act at most once)";
+      // Our own deadline: the commander may still act, and the same id gets
+      // its outcome without acting twice. (A phone's timeout reported by the
+      // commander is final: retrying the id only replays it.)
+      if (!request_id.empty()) {
+        message += " (retry with --request-id " + request_id + " to act at most once)";
+      }
     }
   }
   return ReportError(command, code, message);
