@@ -20,7 +20,7 @@ struct CommanderSettings {
   int phone_timeout_ms = 5000;
   int auth_holdoff_s = 60;
   int max_queue_per_phone = 32;
-  int idempotency_window_s = 600;
+  int idempotency_window_s = 60;
   int idempotency_max_entries = 1000000;
   int max_number_length = 32;
   std::string ca_file;
