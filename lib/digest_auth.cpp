@@ -10,33 +10,14 @@
 #include <random>
 #include <type_traits>
 
+#include "string_util.h"
+
 namespace phonebus::http_auth {
 namespace {
 
-// Debian's Abseil is built with its own string_view, so absl::StrCat and
-// friends do not take std::string_view: these few helpers stand in.
-void AppendPiece(std::string& out, std::string_view piece) { out.append(piece); }
-template <class T>
-requires std::is_integral_v<T>
-void AppendPiece(std::string& out, T value) { out.append(std::to_string(value)); }
-template <class... Pieces>
-void Append(std::string& out, const Pieces&... pieces) {
-  (AppendPiece(out, pieces), ...);
-}
-template <class... Pieces>
-std::string Cat(const Pieces&... pieces) {
-  std::string out;
-  Append(out, pieces...);
-  return out;
-}
-
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
+using strings::Append;
+using strings::Cat;
+using strings::ToLower;
 
 bool IsAlnum(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');

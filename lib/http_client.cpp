@@ -21,6 +21,7 @@
 
 #include "digest_auth.h"
 #include "log.h"
+#include "string_util.h"
 
 namespace phonebus::http_client {
 
@@ -31,30 +32,9 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 namespace {
 
-// Debian's Abseil is built with its own string_view, so absl::StrCat and
-// friends do not take std::string_view: these few helpers stand in.
-void AppendPiece(std::string& out, std::string_view piece) { out.append(piece); }
-template <class T>
-requires std::is_integral_v<T>
-void AppendPiece(std::string& out, T value) { out.append(std::to_string(value)); }
-template <class... Pieces>
-void Append(std::string& out, const Pieces&... pieces) {
-  (AppendPiece(out, pieces), ...);
-}
-template <class... Pieces>
-std::string Cat(const Pieces&... pieces) {
-  std::string out;
-  Append(out, pieces...);
-  return out;
-}
-
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
+using strings::Append;
+using strings::Cat;
+using strings::ToLower;
 
 constexpr uint32_t kMaxResponseHeaderBytes = 16 * 1024;
 // What may cross the wire in a body; only Options::max_body_bytes of it is kept.

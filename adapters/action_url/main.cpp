@@ -2,21 +2,15 @@
 // publishes them as protobuf PhoneEvents on MQTT. See README.md.
 #include <sys/resource.h>
 
-#include <csignal>
 #include <iostream>
 
 #include "adapter.h"
 #include "log.h"
+#include "stop_signals.h"
 
 int main(int argc, char** argv) {
   using namespace phonebus;
-  // Block the stop signals in every thread; the main thread waits for them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  StopSignals stop_signals;
   // Every phone opens a connection per event: allow as many sockets as the
   // hard limit does.
   if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
@@ -37,9 +31,7 @@ int main(int argc, char** argv) {
   try {
     adapter::Adapter adapter(settings);
     adapter.Start();
-    int sig = 0;
-    sigwait(&signals, &sig);
-    log::Info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    log::Info("stopping", {{"signal", stop_signals.Wait()}});
     adapter.Shutdown();
   } catch (const std::exception& e) {
     log::Error("cannot start", {{"error", e.what()}});

@@ -1,20 +1,14 @@
 // phonebus-commander: gRPC PhoneControl in, vendor HTTP commands to phones
 // out. See README.md.
-#include <csignal>
 #include <iostream>
 
 #include "commander.h"
 #include "log.h"
+#include "stop_signals.h"
 
 int main(int argc, char** argv) {
   using namespace phonebus;
-  // Block the stop signals in every thread; the main thread waits for them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  StopSignals stop_signals;
 
   CLI::App app{"phonebus-commander: gRPC PhoneControl in, Yealink/SNOM/softphone commands out"};
   command::CommanderSettings settings;
@@ -29,9 +23,7 @@ int main(int argc, char** argv) {
   try {
     command::Commander commander(settings);
     commander.Start();
-    int sig = 0;
-    sigwait(&signals, &sig);
-    log::Info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    log::Info("stopping", {{"signal", stop_signals.Wait()}});
     commander.Shutdown();
   } catch (const std::exception& e) {
     log::Error("cannot start", {{"error", e.what()}});

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "string_util.h"
 
 namespace phonebus::command {
 
@@ -51,33 +52,8 @@ std::string Quote(std::string_view value, size_t max_bytes = 64);
 
 namespace detail {
 
-// Message building for this folder. absl::StrCat would do, but Debian's absl keeps its own
-// string_view type, which std::string_view does not convert to.
-template <typename... Parts>
-std::string Cat(const Parts&... parts) {
-  std::string out;
-  const auto append = [&out](const auto& part) {
-    if constexpr (std::is_integral_v<std::decay_t<decltype(part)>>) {
-      out += std::to_string(part);
-    } else {
-      out += std::string_view(part);
-    }
-  };
-  (append(parts), ...);
-  return out;
-}
-
-template <typename Range>
-std::string Join(const Range& parts, std::string_view separator) {
-  std::string out;
-  bool first = true;
-  for (const auto& part : parts) {
-    if (!first) out += separator;
-    out += std::string_view(part);
-    first = false;
-  }
-  return out;
-}
+using strings::Cat;
+using strings::Join;
 
 }  // namespace detail
 
