@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs every Debian (bookworm) package phonebus needs to build, test and
 # run locally. Safe to run again; skips apt when everything is present.
+#   install-deps.sh               everything: build, test, run the local stack
+#   install-deps.sh --build-only  just what compiles the binaries (container build stage)
 set -euo pipefail
 
-packages=(
-  build-essential cmake ninja-build pkg-config
+build_packages=(
+  build-essential cmake ninja-build pkg-config ca-certificates
   libboost-dev                       # Beast + Asio (header-only)
   libprotobuf-dev protobuf-compiler  # wire contracts
   libgrpc++-dev protobuf-compiler-grpc
@@ -13,10 +15,16 @@ packages=(
   libssl-dev zlib1g-dev
   nlohmann-json3-dev                 # inventory and command-form rule files
   libjemalloc-dev                    # the servers' allocator (measured 1.6x events/s)
+)
+packages=(
+  "${build_packages[@]}"
   libgtest-dev libgmock-dev
   clang-format                       # the style check in .ci/run
   mosquitto mosquitto-clients
+  curl python3                       # test and bench scripts: HTTP requests, free ports
 )
+
+[ "${1:-}" != "--build-only" ] || packages=("${build_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do

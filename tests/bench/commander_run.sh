@@ -30,7 +30,7 @@ bench="$build/tests/bench/commander_bench"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 tmp=$(mktemp -d /tmp/phonebus-commander-bench-XXXXXX)
-source tests/bench/common.sh
+source tests/support/common.sh
 start_broker
 
 # The phones: Yealink T46S (servlet form) with Digest logins, as deployed. Calls end after a

@@ -23,7 +23,7 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPHONEBUS_SAN
 cmake --build "$build" -j "$(nproc)" --target phonebus-adapter adapter_bench
 
 tmp=$(mktemp -d /tmp/phonebus-bench-XXXXXX)
-source tests/bench/common.sh
+source tests/support/common.sh
 start_broker
 
 # nginx: the least an HTTP server can do for a GET, with every path inside $tmp so it runs

@@ -1,4 +1,4 @@
-# Shared by the bench scripts (sourced, with $tmp set to the run's temp
+# Shared by the test and bench scripts (sourced, with $tmp set to the run's temp
 # directory): processes started are recorded in pids and stopped on exit in
 # reverse start order (a service drains before its broker goes away), by PID.
 pids=()
@@ -25,7 +25,7 @@ wait_port() {
     fi
     sleep 0.1
   done
-  echo "bench: nothing listens on 127.0.0.1:$1; see $2" >&2
+  echo "$(basename "$0"): nothing listens on 127.0.0.1:$1; see $2" >&2
   cat "$2" >&2 || true
   return 1
 }
