@@ -53,6 +53,8 @@ LIST
   rm -rf "$rootfs"
 fi
 
-# chroot isolation: no nested user namespaces or cgroups needed.
-bah bud --isolation chroot --layers --pull=never --ignorefile "$ignore" \
+# chroot isolation: no nested user namespaces or cgroups needed. Without
+# layer caching (PHONEBUS_BUILDAH_LAYERS=true turns it on) vfs copies the root
+# filesystem once per stage instead of once per instruction.
+bah bud --isolation chroot --layers="${PHONEBUS_BUILDAH_LAYERS:-false}" --pull=never --ignorefile "$ignore" \
   --build-arg BASE_IMAGE="$base" -f "$dockerfile" -t "$image" .
