@@ -116,6 +116,9 @@ if (production) {
   expect(adapter && (adapter.spec.volumeClaimTemplates || []).some((v) => v.metadata.name === 'outbox') &&
          !adapter.spec.template.spec.volumes.some((v) => v.name === 'outbox'),
          'StatefulSet/phonebus-adapter: production keeps the outbox on a persistent volume');
+  const env = adapter ? adapter.spec.template.spec.containers[0].env || [] : [];
+  expect(env.some((e) => e.name === 'PHONEBUS_DURABILITY' && e.value === 'fsync'),
+         'StatefulSet/phonebus-adapter: production syncs the outbox before answering (durability fsync)');
 }
 
 if (problems.length) {
