@@ -38,14 +38,64 @@ namespace {
 
 using State = Server::State;
 
+// Beast consumes the request line before the fields, so a parsed target
+// within the limit means the fields overflowed.
+bool RequestLineTooLong(const RequestParser& parser, const Limits& limits) {
+  const auto target = parser.get().target();
+  return target.empty() || target.size() > limits.max_url_bytes;
+}
+
 }  // namespace
+
+size_t HeaderBufferBytes(const Limits& limits) {
+  // Room for the request line and the headers; which one overflowed is told
+  // apart afterwards to answer 414 or 431.
+  return limits.max_url_bytes + limits.max_header_bytes + 64;
+}
+
+void LimitParser(const Limits& limits, RequestParser& parser) {
+  parser.header_limit(static_cast<std::uint32_t>(HeaderBufferBytes(limits)));
+  parser.body_limit(limits.max_body_bytes);
+}
+
+std::optional<Refusal> CheckRequest(beast::error_code ec, const RequestParser& parser,
+                                    const Limits& limits) {
+  if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+    if (RequestLineTooLong(parser, limits)) {
+      return Refusal{"url_too_long", 414, "request URL too long"};
+    }
+    return Refusal{"headers_too_large", 431, "request headers too large"};
+  }
+  if (ec == http::error::body_limit) {
+    return Refusal{"body_too_large", 413, "request body too large"};
+  }
+  if (ec) {
+    // Bytes arrived (we only read once they do), so the peer sent something
+    // that is not HTTP: say so rather than just hanging up.
+    return Refusal{"malformed_request", 400, "malformed HTTP request: " + ec.message()};
+  }
+  const auto& req = parser.get();
+  if (req.target().size() > limits.max_url_bytes) {
+    return Refusal{"url_too_long", 414, "request URL too long"};
+  }
+  size_t header_bytes = 0;
+  for (const auto& field : req)
+    header_bytes += field.name_string().size() + field.value().size() + 4;
+  if (header_bytes > limits.max_header_bytes) {
+    return Refusal{"headers_too_large", 431, "request headers too large"};
+  }
+  if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    return Refusal{"method_not_allowed", 405, "only GET and HEAD are served"};
+  }
+  return std::nullopt;
+}
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, std::shared_ptr<State> state)
       : stream_(std::move(socket)),
         state_(std::move(state)),
-        buffer_(HeaderLimit() + state_->limits.max_body_bytes) {
+        buffer_(HeaderBufferBytes(state_->limits) + state_->limits.max_body_bytes) {
     beast::error_code ec;
     const auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) peer_ip_ = ep.address().to_string();
@@ -75,12 +125,6 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
-  size_t HeaderLimit() const {
-    // Room for the request line and the headers; which one overflowed is told
-    // apart afterwards to answer 414 or 431.
-    return state_->limits.max_url_bytes + state_->limits.max_header_bytes + 64;
-  }
-
   // Between keep-alive requests the connection may idle; once bytes arrive the
   // whole request must follow within request_timeout.
   void WaitForRequest() {
@@ -100,8 +144,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void ReadRequest() {
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(HeaderLimit()));
-    parser_->body_limit(state_->limits.max_body_bytes);
+    LimitParser(state_->limits, *parser_);
     // A timer of our own rather than the stream's expiry: an expired
     // tcp_stream is closed, and the slow client should still read its 408.
     stream_.expires_never();
@@ -126,39 +169,10 @@ class Session : public std::enable_shared_from_this<Session> {
         ec == net::error::operation_aborted) {
       return Close();
     }
-    if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
-      if (RequestLineTooLong()) return Refuse("url_too_long", 414, "request URL too long");
-      return Refuse("headers_too_large", 431, "request headers too large");
+    if (auto refusal = CheckRequest(ec, *parser_, state_->limits)) {
+      return Refuse(refusal->reason, refusal->status, std::move(refusal->text));
     }
-    if (ec == http::error::body_limit) {
-      return Refuse("body_too_large", 413, "request body too large");
-    }
-    if (ec) {
-      // Bytes arrived (we only read once they do), so the peer sent something
-      // that is not HTTP: say so rather than just hanging up.
-      return Refuse("malformed_request", 400, "malformed HTTP request: " + ec.message());
-    }
-    const auto& req = parser_->get();
-    if (req.target().size() > state_->limits.max_url_bytes) {
-      return Refuse("url_too_long", 414, "request URL too long");
-    }
-    size_t header_bytes = 0;
-    for (const auto& field : req)
-      header_bytes += field.name_string().size() + field.value().size() + 4;
-    if (header_bytes > state_->limits.max_header_bytes) {
-      return Refuse("headers_too_large", 431, "request headers too large");
-    }
-    if (req.method() != http::verb::get && req.method() != http::verb::head) {
-      return Refuse("method_not_allowed", 405, "only GET and HEAD are served");
-    }
-    Dispatch(req);
-  }
-
-  // Beast consumes the request line before the fields, so a parsed target
-  // within the limit means the fields overflowed.
-  bool RequestLineTooLong() const {
-    const auto target = parser_->get().target();
-    return target.empty() || target.size() > state_->limits.max_url_bytes;
+    Dispatch(parser_->get());
   }
 
   void Dispatch(const http::request<http::string_body>& req) {
@@ -217,7 +231,7 @@ class Session : public std::enable_shared_from_this<Session> {
   net::steady_timer request_timer_{stream_.get_executor()};
   std::shared_ptr<State> state_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<RequestParser> parser_;
   std::string peer_ip_;
   bool keep_alive_ = false;
   bool timed_out_ = false;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -38,6 +39,27 @@ struct Response {
   std::string body;  // a short reason line for errors
   std::string content_type = "text/plain; charset=utf-8";
 };
+
+// The checks every connection makes on what it read, before the handler sees a request; apart
+// from the sockets so that raw request bytes can be fuzzed (tests/fuzz/fuzz_adapter_http.cpp).
+using RequestParser = http::request_parser<http::string_body>;
+
+// What the server answers by itself instead of handing a request on.
+struct Refusal {
+  std::string_view reason;  // the RejectObserver's reason: "url_too_long", ...
+  unsigned status;
+  std::string text;
+};
+
+// Bytes of request line plus header fields a connection buffers before giving up; its read
+// buffer holds this plus max_body_bytes.
+size_t HeaderBufferBytes(const Limits& limits);
+// Sets the parser's header and body limits for one request.
+void LimitParser(const Limits& limits, RequestParser& parser);
+// The server's answer to a read that ended with `ec` (not a timeout, and not one of the errors
+// that mean the peer went away), or nullopt when the request goes to the handler.
+std::optional<Refusal> CheckRequest(beast::error_code ec, const RequestParser& parser,
+                                    const Limits& limits);
 
 // Must be called exactly once per request, from any thread.
 using Reply = std::function<void(Response)>;
