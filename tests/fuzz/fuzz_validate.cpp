@@ -27,8 +27,10 @@ bool Printable(std::string_view s) {
 void CheckError(const absl::Status& status, std::string_view field) {
   if (status.ok()) return;
   Check(status.code() == absl::StatusCode::kInvalidArgument, "refusal is not INVALID_ARGUMENT");
-  Check(status.message().substr(0, field.size()) == field, "message does not start with field");
-  Check(Printable(status.message()), "message echoes a non-printable byte");
+  // Debian's Abseil has its own string_view.
+  const std::string_view message(status.message().data(), status.message().size());
+  Check(message.substr(0, field.size()) == field, "message does not start with field");
+  Check(Printable(message), "message echoes a non-printable byte");
 }
 
 bool NumberOracle(std::string_view n) {

@@ -127,7 +127,9 @@ absl::StatusOr<v1::PhoneEvent> Parse(const ActionUrl& url, const ParamNames& nam
   const Event* spec = Find(name);
 
   v1::PhoneEvent event;
-  event.set_vendor_event(std::string(name));
+  // From the path, `name` is raw bytes: a proto3 string must be UTF-8, or no consumer can decode
+  // the event.
+  event.set_vendor_event(url::ToUtf8(name));
   event.mutable_device()->set_vendor(v1::VENDOR_SOFTPHONE);
   // The softphone has no MAC: the administrator names it in the template.
   if (auto device = Value(url.query, names.device)) {

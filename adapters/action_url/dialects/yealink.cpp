@@ -127,7 +127,9 @@ absl::StatusOr<v1::PhoneEvent> Parse(const ActionUrl& url) {
   const Event* spec = Find(url.event);
 
   v1::PhoneEvent event;
-  event.set_vendor_event(std::string(url.event));
+  // The path segment is raw bytes (Beast passes obs-text through): a proto3 string must be UTF-8,
+  // or no consumer can decode the event.
+  event.set_vendor_event(url::ToUtf8(url.event));
   event.set_kind(spec != nullptr ? spec->kind : v1::EVENT_KIND_OTHER);
 
   v1::Device& device = *event.mutable_device();

@@ -228,6 +228,17 @@ TEST(SnomParseErrorTest, MissingEventNameIsInvalidArgument) {
       << event.status();
 }
 
+// Found by tests/fuzz/fuzz_snom: a non-UTF-8 byte in the event name (the path is not decoded)
+// went into vendor_event as is, and a PhoneEvent with an invalid proto3 string cannot be decoded.
+TEST(SnomParseTest, NonUtf8EventNameIsReadAsLatin1) {
+  const auto event = ParseTarget("/snom/caf\xE9?mac=000413AABBCC");
+  ASSERT_TRUE(event.ok()) << event.status();
+  EXPECT_EQ(event->kind(), v1::EVENT_KIND_OTHER);
+  EXPECT_EQ(event->vendor_event(), "caf\u00e9");
+  v1::PhoneEvent decoded;
+  EXPECT_TRUE(decoded.ParseFromString(event->SerializeAsString()));
+}
+
 TEST(SnomProvisioningTest, SettingsXml) {
   const std::string out = Provisioning("http://127.0.0.1:8080/");
   EXPECT_EQ(out, Provisioning("http://127.0.0.1:8080"));

@@ -326,6 +326,17 @@ TEST(SoftphoneParseErrorTest, MissingEventNameIsInvalidArgument) {
       << event.status();
 }
 
+// Found by tests/fuzz/fuzz_softphone: a non-UTF-8 byte in an event name from the path went into
+// vendor_event as is, and a PhoneEvent with an invalid proto3 string cannot be decoded.
+TEST(SoftphoneParseTest, NonUtf8EventNameIsReadAsLatin1) {
+  const auto event = ParseTarget("/softphone/caf\xE9");
+  ASSERT_TRUE(event.ok()) << event.status();
+  EXPECT_EQ(event->kind(), v1::EVENT_KIND_OTHER);
+  EXPECT_EQ(event->vendor_event(), "caf\u00e9");
+  v1::PhoneEvent decoded;
+  EXPECT_TRUE(decoded.ParseFromString(event->SerializeAsString()));
+}
+
 TEST(SoftphoneProvisioningTest, FiveTemplatesWithPlaceholders) {
   const std::string out = Provisioning("http://127.0.0.1:8080/", ParamNames{});
   EXPECT_EQ(out, Provisioning("http://127.0.0.1:8080", ParamNames{}));

@@ -411,6 +411,17 @@ TEST(YealinkParseErrorTest, MissingEventNameIsInvalidArgument) {
   }
 }
 
+// Found by tests/fuzz/fuzz_yealink: a non-UTF-8 byte in the event name (the path is not decoded)
+// went into vendor_event as is, and a PhoneEvent with an invalid proto3 string cannot be decoded.
+TEST(YealinkParseTest, NonUtf8EventNameIsReadAsLatin1) {
+  const auto event = ParseTarget("/yealink/caf\xE9?mac=001565aabbcc");
+  ASSERT_TRUE(event.ok()) << event.status();
+  EXPECT_EQ(event->kind(), v1::EVENT_KIND_OTHER);
+  EXPECT_EQ(event->vendor_event(), "caf\u00e9");
+  v1::PhoneEvent decoded;
+  EXPECT_TRUE(decoded.ParseFromString(event->SerializeAsString()));
+}
+
 TEST(YealinkProvisioningTest, HeaderAndTrailingSlash) {
   const std::string out = Provisioning("http://127.0.0.1:8080/");
   EXPECT_TRUE(out.starts_with("# phonebus Action URLs for Yealink")) << out;
