@@ -300,6 +300,10 @@ absl::StatusOr<Inventory> ParseInventory(std::string_view text, std::string_view
   } catch (const json::parse_error& e) {
     // Not e.what(): it quotes the text around the error, which may be a password.
     return absl::InvalidArgumentError("not valid JSON at byte " + std::to_string(e.byte));
+  } catch (const json::exception&) {
+    // The parser throws out_of_range, not parse_error, for a number too large for a double
+    // ("port": 1e999); uncaught, it ended the commander with std::terminate.
+    return absl::InvalidArgumentError("not valid JSON: a number is out of range");
   }
   if (!doc.is_object()) return absl::InvalidArgumentError("the top level must be an object");
   Inventory inv;

@@ -134,6 +134,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"({"defaults": [{"vendor": "snom", "port": 0}]})",
                 "defaults[0].port: must be 1-65535"},
         BadCase{R"({"devices": [)", "not valid JSON at byte"},
+        // Found by tests/fuzz/fuzz_inventory: nlohmann throws out_of_range here, not parse_error.
+        BadCase{R"({"defaults": [{"vendor": "snom", "port": 1e999}]})",
+                "not valid JSON: a number is out of range"},
         BadCase{R"([])", "the top level must be an object"}));
 
 TEST(Inventory, DefaultsMostSpecificWins) {
