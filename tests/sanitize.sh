@@ -2,8 +2,8 @@
 # The test suite under a sanitizer, each in its own build directory (GCC, RelWithDebInfo):
 #   bash tests/sanitize.sh address   # AddressSanitizer + UndefinedBehaviorSanitizer (and leaks),
 #                                    # every test: build-asan/
-#   bash tests/sanitize.sh thread    # ThreadSanitizer, the tests of our threaded code (ctest label
-#                                    # `concurrent`: tests/CMakeLists.txt): build-tsan/
+#   bash tests/sanitize.sh thread    # ThreadSanitizer, the tests of our threaded code (CONCURRENT
+#                                    # in tests/CMakeLists.txt, ctest -L concurrent): build-tsan/
 # Extra arguments go to ctest. Any sanitizer report fails the test that triggered it: UBSan is
 # built with -fno-sanitize-recover, and every runtime stops at its first report. Child processes
 # the tests start (the adapter, commander, CLI binaries) inherit the options below.
