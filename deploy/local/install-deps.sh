@@ -22,6 +22,7 @@ packages=(
   clang-format                       # the style check in .ci/run
   mosquitto mosquitto-clients
   curl python3                       # test and bench scripts: HTTP requests, free ports
+  nats-server                        # tests only: a three-node MQTT cluster for the broker failover test
 )
 
 [ "${1:-}" != "--build-only" ] || packages=("${build_packages[@]}")
