@@ -8,6 +8,9 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -57,27 +60,45 @@ NatsCluster::NatsCluster(int nodes) {
   for (auto& n : nodes_) {
     n.conf = dir_ + "/" + n.name + ".conf";
     std::ofstream conf(n.conf);
-    // JetStream needs a name per node; MQTT needs JetStream. With three nodes
-    // the server creates its MQTT streams with three replicas, so any one
-    // node may die without losing a session, a retained or a queued message.
+    // JetStream needs a name per node; MQTT needs JetStream. The MQTT streams
+    // (sessions, messages, retained messages) have a replica on every node, so
+    // any one node may die without losing any of them.
     conf << "server_name: " << n.name << "\n"
          << "listen: 127.0.0.1:" << n.client_port << "\n"
          << "http: 127.0.0.1:" << n.monitor_port << "\n"
          << "jetstream { store_dir: \"" << dir_ << "/" << n.name << "-js\" }\n"
          << "cluster {\n  name: phonebus-test\n  listen: 127.0.0.1:" << n.cluster_port
          << "\n  routes: [";
+    const char* separator = "";
     for (const auto& peer : nodes_) {
-      if (&peer != &n) conf << " nats://127.0.0.1:" << peer.cluster_port;
+      if (&peer == &n) continue;
+      conf << separator << "nats://127.0.0.1:" << peer.cluster_port;
+      separator = ", ";
     }
     conf << " ]\n}\n"
-         << "mqtt { listen: 127.0.0.1:" << n.mqtt_port << " }\n"
+         // Three replicas whatever the cluster looks like when the first
+         // MQTT client connects (the server would pick fewer if not all
+         // nodes had joined yet, and a two-replica stream stalls when
+         // either node dies).
+         << "mqtt { listen: 127.0.0.1:" << n.mqtt_port << ", stream_replicas: 3 }\n"
          << "log_file: \"" << dir_ << "/" << n.name << ".log\"\n";
   }
-  for (int i = 0; i < nodes; ++i) Start(i);
-  WaitReady();
+  try {
+    for (int i = 0; i < nodes; ++i) Start(i);
+    WaitReady();
+  } catch (...) {
+    StopAll();
+    throw;
+  }
 }
 
 NatsCluster::~NatsCluster() {
+  StopAll();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+void NatsCluster::StopAll() {
   for (auto& n : nodes_) {
     if (n.pid <= 0) continue;
     kill(n.pid, SIGTERM);
@@ -87,8 +108,6 @@ NatsCluster::~NatsCluster() {
     waitpid(n.pid, nullptr, 0);
     n.pid = -1;
   }
-  std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
 }
 
 std::string NatsCluster::uri(int node) const {
@@ -158,7 +177,7 @@ bool NatsCluster::ProbeMqtt(int round) const {
   mqtt_client::Client publisher(ProbeOptions(uri(live.front()), "pub"));
   std::atomic<int> acked{0};
   publisher.OnDelivered([&](uint64_t, bool ok) { acked = ok ? 1 : -1; });
-  if (!publisher.Connect().ok() || !publisher.Publish({topic, payload, 1, true}, 1).ok()) {
+  if (!publisher.Connect().ok() || !publisher.Publish({topic, payload, 1, true, "", {}}, 1).ok()) {
     return false;
   }
   const auto deadline = std::chrono::steady_clock::now() + 3s;
@@ -181,19 +200,57 @@ bool NatsCluster::ProbeMqtt(int round) const {
   return true;
 }
 
-void NatsCluster::WaitReady(std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (int round = 0;; ++round) {
-    Reap();
-    bool healthy = true;
-    for (const auto& n : nodes_) {
-      if (n.pid > 0 && HttpGet(n.monitor_port, "/healthz?js-enabled-only=true", 1s).status != 200) {
-        healthy = false;
+// The MQTT streams whose leader, as some node reports it, has every other
+// node as a current replica (those nodes hold everything the stream has).
+std::set<std::string> NatsCluster::CurrentStreams() const {
+  std::set<std::string> out;
+  for (const auto& n : nodes_) {
+    if (n.pid <= 0) continue;
+    const auto r = HttpGet(n.monitor_port, "/jsz?accounts=true&streams=true", 2s);
+    if (r.status != 200) continue;
+    const auto doc = nlohmann::json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+    if (!doc.is_object() || !doc.contains("account_details")) continue;
+    for (const auto& account : doc["account_details"]) {
+      if (!account.contains("stream_detail")) continue;
+      for (const auto& stream : account["stream_detail"]) {
+        const auto name = stream.value("name", "");
+        if (name.rfind("$MQTT_", 0) != 0 || !stream.contains("cluster")) continue;
+        const auto& cluster = stream["cluster"];
+        if (cluster.value("leader", "").empty() || !cluster.contains("replicas")) continue;
+        size_t current = 0;
+        for (const auto& replica : cluster["replicas"]) {
+          current += replica.value("current", false) ? 1 : 0;
+        }
+        if (current + 1 == nodes_.size()) out.insert(name);
       }
     }
-    if (healthy && ProbeMqtt(round)) return;
+  }
+  return out;
+}
+
+void NatsCluster::WaitReady(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string state;  // what was missing last, for the failure message
+  for (int round = 0;; ++round) {
+    Reap();
+    state.clear();
+    for (int i = 0; i < size(); ++i) {
+      const int health =
+          nodes_[i].pid > 0 ? HttpGet(nodes_[i].monitor_port, "/healthz", 1s).status : 0;
+      if (health != 200) state += nodes_[i].name + " health " + std::to_string(health) + "; ";
+    }
+    if (state.empty() && !ProbeMqtt(round)) state = "MQTT round trip failed";
+    // /healthz turns 200 on a restarted node before it has caught up with
+    // the streams; only when it is a current replica of each may another
+    // node die without a stream losing its quorum.
+    if (state.empty()) {
+      const auto current = CurrentStreams();
+      if (current.size() == 3) return;
+      state = "current MQTT streams:";
+      for (const auto& name : current) state += " " + name;
+    }
     if (std::chrono::steady_clock::now() >= deadline) {
-      throw std::runtime_error("nats cluster not ready in time; logs in " + dir_);
+      throw std::runtime_error("nats cluster not ready in time (" + state + "); logs in " + dir_);
     }
     std::this_thread::sleep_for(100ms);
   }

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,10 +40,10 @@ class NatsCluster {
   void Start(int node);
   bool running(int node) const { return nodes_[node].pid > 0; }
 
-  // Waits until every running node answers its JetStream health check and a
-  // retained MQTT message published on one running node is read back on every
-  // running node (so the meta leader and the MQTT streams' leaders are elected
-  // and current). Throws std::runtime_error after `timeout`.
+  // Waits until every node runs and passes its health check, a retained MQTT
+  // message published on one node is read back on every node, and every node
+  // is a current replica of each MQTT stream (a restarted node caught up).
+  // Throws std::runtime_error after `timeout`.
   void WaitReady(std::chrono::milliseconds timeout = std::chrono::seconds(45));
 
  private:
@@ -56,7 +57,9 @@ class NatsCluster {
     pid_t pid = -1;
   };
   void Reap();
+  void StopAll();
   bool ProbeMqtt(int round) const;
+  std::set<std::string> CurrentStreams() const;
   std::string dir_;
   std::vector<Node> nodes_;
 };
