@@ -48,17 +48,7 @@ std::string ContentType(const settings::Mqtt& mqtt) {
 
 class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
  public:
-  explicit Impl(Options options)
-      : options_(std::move(options)),
-        // The first URI names the client; connect options list them all for failover.
-        client_(options_.mqtt.brokers.front(), options_.client_id,
-                // paho refuses publishes once this many wait in its send queue:
-                // room for our whole in-flight window plus the status messages.
-                mqtt::create_options(options_.mqtt.v5() ? MQTTVERSION_5 : MQTTVERSION_3_1_1,
-                                     options_.mqtt.max_inflight * 2 + 16),
-                nullptr /* our outbox is the persistence */) {
-    client_.set_callback(*this);
-  }
+  explicit Impl(Options options) : options_(std::move(options)), client_(NewClient()) {}
 
   absl::Status Connect() {
     auto builder = mqtt::connect_options_builder()
@@ -80,8 +70,21 @@ class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
     if (!options_.status_topic.empty()) {
       builder.will(mqtt::message(options_.status_topic, "offline", 1, true));
     }
+    auto client = Current();
+    // paho's own connect timeout applies per broker, yet a broker that takes
+    // the TCP connection and never answers CONNECT (a cluster node whose
+    // session store is electing a leader) can leave the token pending for
+    // good. Past every broker's timeout the attempt is given up: a fresh
+    // client, so the next attempt starts clean.
+    const auto deadline = std::chrono::seconds(options_.mqtt.connect_timeout_s) *
+                              static_cast<int>(options_.mqtt.brokers.size()) +
+                          std::chrono::seconds(2);
     try {
-      client_.connect(builder.finalize())->wait();
+      if (!client->connect(builder.finalize())->wait_for(deadline)) {
+        Replace();
+        return absl::DeadlineExceededError("no MQTT broker answered within " +
+                                           std::to_string(deadline.count()) + " s");
+      }
       DisableNagleOnAllTcpSockets();
     } catch (const mqtt::exception& e) {
       // Never echo the options: they hold the password.
@@ -90,7 +93,7 @@ class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
     }
     if (!options_.status_topic.empty()) {
       try {
-        client_.publish(options_.status_topic, "online", 6, 1, true);
+        client->publish(options_.status_topic, "online", 6, 1, true);
       } catch (const mqtt::exception& e) {
         return absl::UnavailableError("cannot publish status: " + e.get_message());
       }
@@ -98,19 +101,20 @@ class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
     return absl::OkStatus();
   }
 
-  bool IsConnected() const { return client_.is_connected(); }
+  bool IsConnected() const { return Current()->is_connected(); }
 
   void Close(std::chrono::milliseconds timeout) {
-    if (!client_.is_connected()) return;
+    auto client = Current();
+    if (!client->is_connected()) return;
     if (!options_.status_topic.empty()) {
       try {
-        client_.publish(options_.status_topic, "offline", 7, 1, true)->wait_for(timeout);
+        client->publish(options_.status_topic, "offline", 7, 1, true)->wait_for(timeout);
       } catch (const mqtt::exception& e) {
         log::Warn("MQTT offline status not sent", {{"error", e.get_message()}});
       }
     }
     try {
-      client_.disconnect()->wait_for(timeout);
+      client->disconnect()->wait_for(timeout);
     } catch (const mqtt::exception& e) {
       log::Warn("MQTT disconnect failed", {{"error", e.get_message()}});
     }
@@ -129,7 +133,7 @@ class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
       msg->set_properties(std::move(props));
     }
     try {
-      client_.publish(msg, reinterpret_cast<void*>(static_cast<uintptr_t>(tag)), *this);
+      Current()->publish(msg, reinterpret_cast<void*>(static_cast<uintptr_t>(tag)), *this);
     } catch (const mqtt::exception& e) {
       return absl::UnavailableError("publish failed: " + e.get_message());
     }
@@ -137,11 +141,13 @@ class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
   }
 
   absl::Status Subscribe(const std::string& filter, int qos, bool no_local) {
+    auto client = Current();
     try {
-      if (options_.mqtt.v5()) {
-        client_.subscribe(filter, qos, mqtt::subscribe_options(no_local))->wait();
-      } else {
-        client_.subscribe(filter, qos)->wait();
+      auto token = options_.mqtt.v5()
+                       ? client->subscribe(filter, qos, mqtt::subscribe_options(no_local))
+                       : client->subscribe(filter, qos);
+      if (!token->wait_for(std::chrono::seconds(options_.mqtt.connect_timeout_s))) {
+        return absl::DeadlineExceededError("subscribe to " + filter + ": no SUBACK in time");
       }
     } catch (const mqtt::exception& e) {
       return absl::UnavailableError("subscribe to " + filter + " failed: " + e.get_message());
@@ -181,8 +187,31 @@ class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
     }
   }
 
+  std::shared_ptr<mqtt::async_client> NewClient() {
+    // The first URI names the client; connect options list them all for failover.
+    auto client = std::make_shared<mqtt::async_client>(
+        options_.mqtt.brokers.front(), options_.client_id,
+        // paho refuses publishes once this many wait in its send queue: room
+        // for our whole in-flight window plus the status messages.
+        mqtt::create_options(options_.mqtt.v5() ? MQTTVERSION_5 : MQTTVERSION_3_1_1,
+                             options_.mqtt.max_inflight * 2 + 16),
+        nullptr /* our outbox is the persistence */);
+    client->set_callback(*this);
+    return client;
+  }
+  std::shared_ptr<mqtt::async_client> Current() const {
+    std::lock_guard lock(client_mu_);
+    return client_;
+  }
+  void Replace() {
+    auto fresh = NewClient();
+    std::lock_guard lock(client_mu_);
+    client_ = std::move(fresh);
+  }
+
   Options options_;
-  mqtt::async_client client_;
+  mutable std::mutex client_mu_;  // guards the pointer only; paho's client is thread-safe
+  std::shared_ptr<mqtt::async_client> client_;
 };
 
 Client::Client(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {}

@@ -222,6 +222,7 @@ Adapter::~Adapter() { Shutdown(); }
 
 void Adapter::Start() {
   publisher_->Start();
+  work_.emplace(net::make_work_guard(ioc_));
   server_->Start();
   for (int i = 0; i < settings_.threads; ++i) threads_.emplace_back([this] { ioc_.run(); });
   log::Info("adapter listening", {{"address", settings_.listen},
@@ -244,6 +245,7 @@ void Adapter::Shutdown() {
   }
   publisher_->Stop(std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now()));
+  work_.reset();
   ioc_.stop();
   for (auto& t : threads_) t.join();
   threads_.clear();

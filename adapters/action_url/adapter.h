@@ -9,6 +9,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -73,6 +74,9 @@ class Adapter {
   std::unique_ptr<outbox::Publisher> publisher_;
   std::unique_ptr<ActionUrlHandler> handler_;
   net::io_context ioc_;
+  // Keeps the io threads running while a request has nothing pending on the
+  // socket (waiting for its group fsync): its answer is posted to them.
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   std::unique_ptr<http_server::Server> server_;
   std::vector<std::thread> threads_;
   std::atomic<bool> draining_{false};

@@ -23,6 +23,7 @@ packages=(
   clang-14 libclang-rt-14-dev        # libFuzzer and its sanitizer runtimes (tests/fuzz/run.sh)
   mosquitto mosquitto-clients
   curl python3                       # test and bench scripts: HTTP requests, free ports
+  nats-server                        # tests only: a three-node MQTT cluster for the broker failover test
 )
 
 [ "${1:-}" != "--build-only" ] || packages=("${build_packages[@]}")

@@ -203,10 +203,21 @@ void Commander::RunBus() {
       std::lock_guard lock(bus_mu_);
       bus_lost_ = false;
     }
-    backoff = std::chrono::milliseconds(200);
     if (auto st = mqtt_->Subscribe(topics::AllStates(settings_.learn_sites), 1); !st.ok()) {
-      log::Warn("cannot read retained device states", {{"error", std::string(st.message())}});
+      // Connected but not subscribed, the registry would silently stop
+      // following the bus (a cluster node still electing its stream leaders
+      // refuses the subscription): start over on a fresh connection.
+      log::Warn(
+          "cannot read retained device states; reconnecting",
+          {{"error", std::string(st.message())}, {"retry_ms", std::to_string(backoff.count())}});
+      mqtt_->Close(std::chrono::milliseconds(500));
+      std::unique_lock lock(bus_mu_);
+      bus_lost_ = true;
+      bus_cv_.wait_for(lock, backoff, [&] { return stopping_.load(); });
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+      continue;
     }
+    backoff = std::chrono::milliseconds(200);
   }
 }
 

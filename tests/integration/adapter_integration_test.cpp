@@ -59,6 +59,8 @@ std::set<std::string> EventIds(const std::vector<mqtt_client::Message>& messages
   return ids;
 }
 
+size_t EventIdsOf(Subscriber& sub) { return EventIds(sub.messages()).size(); }
+
 // Every event the adapter answered 200 for reaches the subscriber.
 void ExpectAllArrive(Subscriber& sub, const std::set<std::string>& acked) {
   auto all_there = [&](const auto& messages) {
@@ -336,6 +338,7 @@ class Load {
           acked_.insert(AckedId(r));
         } else {
           ++failed_;
+          if (r.status != 0) ++refused_;
           std::this_thread::sleep_for(5ms);
         }
       }
@@ -347,12 +350,19 @@ class Load {
     std::lock_guard lock(mu_);
     return acked_;
   }
+  size_t acked() {
+    std::lock_guard lock(mu_);
+    return acked_.size();
+  }
   int failed() const { return failed_; }
+  // Answered, but not with 200.
+  int refused() const { return refused_; }
 
  private:
   std::function<unsigned short()> port_;
   std::atomic<bool> stop_{false};
   std::atomic<int> failed_{0};
+  std::atomic<int> refused_{0};
   std::mutex mu_;
   std::set<std::string> acked_;
   std::thread thread_;
@@ -377,7 +387,7 @@ TEST_F(AdapterTest, BrokerDownTenSecondsLosesNothingAcknowledged) {
 class AdapterProcess {
  public:
   AdapterProcess(const Mosquitto& broker, const std::string& dir, unsigned short port,
-                 const std::string& durability = "os")
+                 const std::string& durability = "os", const std::vector<std::string>& extra = {})
       : args_{PHONEBUS_ADAPTER_BIN,
               "--durability=" + durability,
               "--listen=127.0.0.1:" + std::to_string(port),
@@ -387,6 +397,7 @@ class AdapterProcess {
               "--outbox-dir=" + dir + "/outbox",
               "--log-level=warn"},
         port_(port) {
+    args_.insert(args_.end(), extra.begin(), extra.end());
     Start();
   }
   ~AdapterProcess() { Kill(SIGKILL); }
@@ -409,6 +420,26 @@ class AdapterProcess {
     int status;
     waitpid(pid_, &status, 0);
     pid_ = -1;
+  }
+  void Signal(int sig) {
+    if (pid_ > 0) kill(pid_, sig);
+  }
+  // The exit code once the process ended, or -1 (killed) after `timeout`.
+  int Wait(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (pid_ > 0) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        Kill(SIGKILL);
+        return -1;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return -1;
   }
 
  private:
@@ -442,6 +473,78 @@ TEST_P(SigkillTest, SigkilledAdapterLosesNothingAcknowledged) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Durability, SigkillTest, ::testing::Values("os", "fsync"));
+
+// SIGTERM while phones keep firing (as Kubernetes stops a pod): readiness
+// turns false first while the listener still answers, requests in flight get
+// their answer, the process exits 0, and every event answered 200 reaches the
+// bus: published before the exit while the broker is up; kept in the outbox
+// and published by the next start on the same directory while it is down.
+class SigtermTest : public AdapterTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(SigtermTest, SigtermUnderLoadLosesNothingAcknowledged) {
+  const bool broker_down = GetParam();
+  Subscriber sub(broker_.uri(), "phonebus/v1/hq/device/+/event/+");
+  const auto port = testing::FreePort();
+  // fsync: a request waits for its group fsync with nothing pending on its
+  // socket, the case where answers were once lost at shutdown.
+  AdapterProcess adapter(broker_, dir_, port, "fsync",
+                         {"--shutdown-grace-ms=1500", "--drain-timeout=30"});
+  std::vector<std::unique_ptr<Load>> loads;
+  for (int i = 0; i < 4; ++i) loads.push_back(std::make_unique<Load>([port] { return port; }));
+  auto acked = [&] {
+    size_t n = 0;
+    for (auto& l : loads) n += l->acked();
+    return n;
+  };
+  auto wait_acked = [&](size_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (acked() < n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(5ms);
+    }
+    return acked() >= n;
+  };
+  ASSERT_TRUE(wait_acked(200));
+  if (broker_down) {
+    broker_.Stop();  // from here on, what is answered can only wait in the outbox
+    ASSERT_TRUE(wait_acked(acked() + 100));
+  }
+
+  adapter.Signal(SIGTERM);
+  const auto signalled = std::chrono::steady_clock::now();
+  bool not_ready = false;
+  for (int i = 0; i < 500 && !not_ready; ++i) {
+    not_ready = HttpGet(port, "/readyz", 500ms).status == 503;
+  }
+  ASSERT_TRUE(not_ready) << "/readyz never said 503";
+  // Not ready, yet still answering: the phones' requests keep getting 200.
+  EXPECT_TRUE(wait_acked(acked() + 20)) << "no request answered after readiness turned false";
+  EXPECT_EQ(adapter.Wait(45s), 0);
+  // Done once the requests in flight are answered (and, with the broker up,
+  // the outbox is empty), not when the drain timeout runs out.
+  EXPECT_LT(std::chrono::steady_clock::now() - signalled, 15s);
+  EXPECT_EQ(HttpGet(port, "/healthz", 200ms).status, 0);  // the listener is gone
+
+  std::set<std::string> all;
+  int refused = 0;
+  for (auto& l : loads) {
+    const auto ids = l->Finish();
+    all.insert(ids.begin(), ids.end());
+    refused += l->refused();
+  }
+  // A request either got its 200 or found the listener closed; none was cut
+  // off with an error answer.
+  EXPECT_EQ(refused, 0);
+  if (broker_down) {
+    EXPECT_LT(EventIdsOf(sub), all.size());  // not all could be published
+    broker_.Start();
+    adapter.Start();  // the same outbox directory
+  }
+  ExpectAllArrive(sub, all);
+}
+
+INSTANTIATE_TEST_SUITE_P(Broker, SigtermTest, ::testing::Bool(), [](const auto& info) {
+  return info.param ? "BrokerDownKeepsOutbox" : "BrokerUpDrains";
+});
 
 }  // namespace
 }  // namespace phonebus::adapter
