@@ -22,6 +22,7 @@ packages=(
   clang-format                       # the style check in .ci/run
   mosquitto mosquitto-clients
   curl python3                       # test and bench scripts: HTTP requests, free ports
+  openssl                            # tokens for run-stack.sh; certificates for the TLS tests
 )
 
 [ "${1:-}" != "--build-only" ] || packages=("${build_packages[@]}")
