@@ -43,8 +43,9 @@ void DisableNagleOnAllTcpSockets() {
 // What a refused connection means, in the operator's terms: paho's own
 // message for a refused login is a bare code.
 std::string ConnectFailure(const mqtt::exception& e, bool v5, const std::string& tls_error) {
-  const int reason = e.get_reason_code();
+  // paho reports a refused MQTT 5 CONNECT's reason code as the return code.
   const int rc = e.get_return_code();
+  const int reason = e.get_reason_code() != 0 ? e.get_reason_code() : rc;
   // MQTT 5 CONNACK reason 0x86 / MQTT 3.1.1 return code 4; 0x87 / 5.
   if ((v5 && reason == 0x86) || (!v5 && rc == 4)) {
     return "the broker refused the user name or password (--mqtt-username, "

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 
 #include "adapter.h"
 #include "commander.h"
@@ -218,11 +219,37 @@ TEST_F(MqttSecurityTest, AWrongPasswordIsNamedAsSuch) {
   }
 }
 
+// Publishes once with `login` and waits for the broker's verdict: whether it
+// acknowledged. (On MQTT 5 mosquitto answers a denied publish with PUBACK
+// "not authorized", and paho then drops the connection: each attempt gets a
+// connection of its own.)
+bool PublishAs(const settings::Mqtt& login, const std::string& topic, const std::string& payload) {
+  static std::atomic<int> n{0};
+  mqtt_client::Options o;
+  o.mqtt = login;
+  o.client_id = "acl-publisher-" + std::to_string(++n);
+  mqtt_client::Client client(o);
+  std::promise<bool> verdict;
+  std::atomic<bool> told{false};
+  const auto tell = [&](bool ok) {
+    if (!told.exchange(true)) verdict.set_value(ok);
+  };
+  client.OnDelivered([&](uint64_t, bool ok) { tell(ok); });
+  client.OnConnectionLost([&](const std::string&) { tell(false); });
+  if (!client.Connect().ok()) return false;
+  if (!client.Publish({topic, payload, 1, false, "", {}}, 1).ok()) return false;
+  auto future = verdict.get_future();
+  const bool ok = future.wait_for(10s) == std::future_status::ready && future.get();
+  client.Close();
+  return ok;
+}
+
 TEST_F(MqttSecurityTest, ATopicOutsideAServicesAclIsOutOfItsReach) {
   Subscriber admin(Login("admin", "admin-pw-0b3d"), "#");
-  mqtt_client::Client adapter(Client(Login("adapter", "adapter-pw-1c9e"), "acl-adapter"));
-  mqtt_client::Client commander(Client(Login("commander", "commander-pw-77a0"), "acl-commander"));
-  ASSERT_TRUE(adapter.Connect().ok());
+  const auto adapter = Login("adapter", "adapter-pw-1c9e");
+  const auto commander_login = Login("commander", "commander-pw-77a0");
+  // The commander's subscriptions: another site's states never reach it.
+  mqtt_client::Client commander(Client(commander_login, "acl-commander"));
   ASSERT_TRUE(commander.Connect().ok());
   std::mutex mu;
   std::vector<std::string> commander_got;
@@ -233,52 +260,44 @@ TEST_F(MqttSecurityTest, ATopicOutsideAServicesAclIsOutOfItsReach) {
   (void)commander.Subscribe("phonebus/v1/branch/device/+/state", 1);  // refused or silent
   ASSERT_TRUE(commander.Subscribe("phonebus/v1/hq/device/+/state", 1).ok());
 
-  const std::vector<std::pair<mqtt_client::Client*, std::string>> forbidden = {
-      {&adapter, "phonebus/v1/branch/device/001565aabb04/event/call_incoming"},  // other site
-      {&adapter, "phonebus/v1/hq/device/001565aabb04/command/result"},           // commander's
-      {&adapter, "phonebus/v1/hq/service/commander-test/status"},
-      {&adapter, "elsewhere/entirely"},
-      {&commander, "phonebus/v1/hq/device/001565aabb04/state"},  // forged state
-      {&commander, "phonebus/v1/hq/device/001565aabb04/event/call_incoming"},
+  const std::vector<std::pair<settings::Mqtt, std::string>> forbidden = {
+      {adapter, "phonebus/v1/branch/device/001565aabb04/event/call_incoming"},  // other site
+      {adapter, "phonebus/v1/hq/device/001565aabb04/command/result"},           // commander's
+      {adapter, "phonebus/v1/hq/service/commander-test/status"},
+      {adapter, "elsewhere/entirely"},
+      {commander_login, "phonebus/v1/hq/device/001565aabb05/state"},  // a forged state
+      {commander_login, "phonebus/v1/hq/device/001565aabb04/event/call_incoming"},
   };
-  uint64_t tag = 0;
-  for (const auto& [client, topic] : forbidden) {
-    (void)client->Publish({topic, "x", 1, false, "", {}}, ++tag);
+  std::vector<std::future<bool>> verdicts;
+  for (const auto& [login, topic] : forbidden) {
+    verdicts.push_back(std::async(
+        std::launch::async, [&login, &topic] { return PublishAs(login, topic, "forbidden"); }));
   }
-  mqtt_client::Client root(Client(Login("admin", "admin-pw-0b3d"), "acl-admin"));
-  ASSERT_TRUE(root.Connect().ok());
-  ASSERT_TRUE(
-      root.Publish({"phonebus/v1/branch/device/001565aabb04/state", "b", 1, false, "", {}}, ++tag)
-          .ok());
+  for (size_t i = 0; i < forbidden.size(); ++i) {
+    EXPECT_FALSE(verdicts[i].get()) << "the broker acknowledged " << forbidden[i].second;
+  }
+  ASSERT_TRUE(PublishAs(Login("admin", "admin-pw-0b3d"),
+                        "phonebus/v1/branch/device/001565aabb04/state", "branch"));
   // What is allowed arrives, after everything forbidden was sent.
   const std::string allowed = "phonebus/v1/hq/device/001565aabb04/state";
-  ASSERT_TRUE(adapter.Publish({allowed, "ok", 1, false, "", {}}, ++tag).ok());
-  ASSERT_TRUE(admin.WaitFor([&](const auto& m) { return Has(m, allowed); }, 10s));
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  ASSERT_TRUE(PublishAs(adapter, allowed, "allowed"));
+  ASSERT_TRUE(admin.WaitFor([&](const auto& m) { return Has(m, allowed); }, 10s)) << broker_.Log();
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (std::chrono::steady_clock::now() < deadline) {
     {
       std::lock_guard lock(mu);
-      if (std::find(commander_got.begin(), commander_got.end(), allowed) != commander_got.end()) {
-        break;
-      }
+      if (!commander_got.empty()) break;
     }
     std::this_thread::sleep_for(20ms);
   }
   std::this_thread::sleep_for(200ms);
-  const auto seen = admin.messages();
-  for (const auto& [client, topic] : forbidden) {
-    if (topic == "phonebus/v1/hq/device/001565aabb04/state") {
-      // The forged one carried "x"; the adapter's own carries "ok".
-      for (const auto& m : seen) EXPECT_FALSE(m.topic == topic && m.payload == "x");
-      continue;
-    }
-    EXPECT_FALSE(Has(seen, topic)) << topic;
+  for (const auto& m : admin.messages()) {
+    EXPECT_NE(m.payload, "forbidden") << m.topic;
   }
+  EXPECT_TRUE(Has(admin.messages(), "phonebus/v1/branch/device/001565aabb04/state"));
   std::lock_guard lock(mu);
   EXPECT_EQ(commander_got, std::vector<std::string>{allowed});
-  adapter.Close();
   commander.Close();
-  root.Close();
 }
 
 TEST(MqttClientCertificates, ABrokerRequiringThemAcceptsOnlyCertificatesFromItsCa) {

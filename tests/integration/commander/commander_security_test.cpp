@@ -151,7 +151,8 @@ class CommanderSecurityTest : public ::testing::Test {
 TEST_F(CommanderSecurityTest, CallsWithoutAValidTokenAreUnauthenticatedAndReachNoPhone) {
   Start(Settings());
   auto stub = Stub();
-  for (const std::string token : {"", "not-a-token", std::string(kHqToken) + "x"}) {
+  for (const std::string& token :
+       std::vector<std::string>{"", "not-a-token", std::string(kHqToken) + "x"}) {
     const auto status = Dial(*stub, token, hq_.id());
     EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << token;
     EXPECT_EQ(status.error_message().find("not-a-token"), std::string::npos);
