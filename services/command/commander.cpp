@@ -4,6 +4,8 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <algorithm>
+
 #include "log.h"
 #include "topics.h"
 #include "url.h"
@@ -14,14 +16,22 @@ namespace {
 
 constexpr char kHealthService[] = "phonebus.v1.PhoneControl";
 
-// Adds server reflection to one server only (the plugin's global
-// registration would add it to every server the process builds).
+// Server reflection on or off for one server. Linking the reflection
+// library registers its plugin for every server the process builds, so
+// "off" has to take it out again.
 class ReflectionOption : public grpc::ServerBuilderOption {
  public:
+  explicit ReflectionOption(bool on) : on_(on) {}
   void UpdateArguments(grpc::ChannelArguments*) override {}
   void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
-    plugins->push_back(std::make_unique<grpc::reflection::ProtoServerReflectionPlugin>());
+    const std::string name = grpc::reflection::ProtoServerReflectionPlugin().name();
+    const auto is_reflection = [&](const auto& plugin) { return plugin->name() == name; };
+    plugins->erase(std::remove_if(plugins->begin(), plugins->end(), is_reflection), plugins->end());
+    if (on_) plugins->push_back(std::make_unique<grpc::reflection::ProtoServerReflectionPlugin>());
   }
+
+ private:
+  const bool on_;
 };
 
 std::string ReadFile(const std::string& setting, const std::string& path) {
@@ -186,7 +196,7 @@ Commander::Commander(CommanderSettings settings)
   // and it tells nothing but serving or not.
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
-  if (settings_.reflection) builder.SetOption(std::make_unique<ReflectionOption>());
+  builder.SetOption(std::make_unique<ReflectionOption>(settings_.reflection));
   settings::ParseHostPort("--listen", settings_.listen);
   builder.AddListeningPort(settings_.listen, ServerCredentials(settings_), &grpc_port_);
   builder.RegisterService(service_.get());

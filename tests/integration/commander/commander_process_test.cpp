@@ -288,9 +288,21 @@ TEST(CommanderProcess, NoSecretInAnyOutput) {
                      "--mqtt-password-file",
                      dir + "/mqtt-password",
                      "--log-level",
-                     "debug"},
+                     "debug",
+                     "--instance",
+                     "leak"},
                     {"SNOM_PW=Env-Secret-55d0"});
   ASSERT_TRUE(commander.WaitStderr("commander listening", 10s)) << commander.err();
+  // Results are published only while the bus is up: wait for it.
+  ASSERT_TRUE(everything.WaitFor(
+      [](const auto& messages) {
+        return std::any_of(messages.begin(), messages.end(), [](const auto& m) {
+          return m.topic == "phonebus/v1/default/service/commander-leak/status" &&
+                 m.payload == "online";
+        });
+      },
+      15s))
+      << commander.err();
 
   std::string seen;  // everything any output said
   const std::vector<std::string> tls = {"--commander", grpc,        "--ca-file",
@@ -375,6 +387,12 @@ TEST(CommanderProcess, NoSecretInAnyOutput) {
   }
   EXPECT_NE(commander.err().find("call refused"), std::string::npos);
   EXPECT_NE(commander.err().find("command failed"), std::string::npos);
+  // What was searched did hold what each output should say.
+  for (const char* said : {"PERMISSION_DENIED", "UNAUTHENTICATED: unknown token",
+                           "wrong user name or password", "phonebus_commands_total",
+                           "--tokens-file", "command/result"}) {
+    EXPECT_NE(seen.find(said), std::string::npos) << said;
+  }
   for (const auto& secret : secrets) {
     EXPECT_EQ(seen.find(secret), std::string::npos) << "leaked: " << secret;
   }
