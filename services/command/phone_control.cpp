@@ -134,11 +134,11 @@ PhoneControlService::PhoneControlService(Options options, const Authorizer& auth
           "phonebus_command_seconds", "From request to the phone's answer, by command",
           {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5})) {}
 
-absl::StatusOr<const ApiClient*> PhoneControlService::Authorize(grpc::CallbackServerContext* ctx,
-                                                                std::string_view method,
-                                                                std::string_view site) {
-  auto client = site == "*" ? authorizer_.Authenticate(AuthorizationOf(ctx))
-                            : authorizer_.Authorize(AuthorizationOf(ctx), site);
+absl::StatusOr<const ApiClient*> PhoneControlService::Authorize(
+    grpc::CallbackServerContext* ctx, std::string_view method,
+    std::optional<std::string_view> site) {
+  auto client = site ? authorizer_.Authorize(AuthorizationOf(ctx), *site)
+                     : authorizer_.Authenticate(AuthorizationOf(ctx));
   if (!client.ok()) {
     // The message names the client and site, never the token.
     log::Warn("call refused", {{"method", std::string(method)},
@@ -388,7 +388,8 @@ grpc::ServerUnaryReactor* PhoneControlService::ListDevices(grpc::CallbackServerC
   auto* reactor = ctx->DefaultReactor();
   // "*" is every site the caller may see; a site it may not see is refused.
   const std::string& site = req->site().empty() ? registry_.default_site() : req->site();
-  auto caller = Authorize(ctx, "ListDevices", site);
+  auto caller = Authorize(ctx, "ListDevices",
+                          site == "*" ? std::nullopt : std::optional<std::string_view>(site));
   if (!caller.ok()) {
     reactor->Finish(ToGrpc(caller.status()));
     return reactor;

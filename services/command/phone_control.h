@@ -84,9 +84,11 @@ class PhoneControlService final : public v1::PhoneControl::CallbackService {
   void Complete(grpc::ServerUnaryReactor* reactor, v1::CommandResult* result,
                 const absl::Status& status, const std::string& claim, bool phone_may_have_acted);
 
-  // The caller, if its token may act on `site`; logs a refusal.
+  // The caller, if its token may act on `site` (nullopt: any valid token,
+  // for a listing filtered to the caller's sites); logs a refusal.
   absl::StatusOr<const ApiClient*> Authorize(grpc::CallbackServerContext* ctx,
-                                             std::string_view method, std::string_view site);
+                                             std::string_view method,
+                                             std::optional<std::string_view> site);
 
   // Key of a phone with the credentials it was sent (hashed, never stored).
   static std::string CredentialKey(const Resolved& phone);

@@ -182,6 +182,9 @@ TEST_F(CommanderSecurityTest, ATokenScopedToOneSiteCannotDriveAnotherSitesPhones
   EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(denied.error_message(), "client 'crm-hq' may not act on site 'branch' (its sites: hq)");
   EXPECT_EQ(Dials(branch_), 0u);
+  // "*" means every site only for listings; for a command it is no wildcard.
+  EXPECT_EQ(Dial(*stub, kHqToken, branch_.id(), "*").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
   // Named without a site it is looked for at the default site, hq: not there.
   EXPECT_EQ(Dial(*stub, kHqToken, branch_.id()).error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(Dials(branch_), 0u);
