@@ -308,14 +308,16 @@ TEST(MqttClientCertificates, ABrokerRequiringThemAcceptsOnlyCertificatesFromItsC
                                        .cert_file = pki.server_cert(),
                                        .key_file = pki.server_key(),
                                        .require_certificate = true});
-  const auto connect = [&](const std::string& cert) {
+  const auto connect = [&](const std::string& cert, const std::string& key = "",
+                           const std::string& key_password = "") {
     mqtt_client::Options o;
     o.mqtt.brokers = {broker.uri()};
     o.mqtt.ca_file = pki.ca_file();
     o.mqtt.connect_timeout_s = 3;
     if (!cert.empty()) {
       o.mqtt.cert_file = cert;
-      o.mqtt.key_file = testing::Pki::KeyOf(cert);
+      o.mqtt.key_file = key.empty() ? testing::Pki::KeyOf(cert) : key;
+      o.mqtt.key_password = key_password;
     }
     o.client_id = "cert-client";
     mqtt_client::Client client(o);
@@ -326,6 +328,14 @@ TEST(MqttClientCertificates, ABrokerRequiringThemAcceptsOnlyCertificatesFromItsC
   EXPECT_TRUE(connect(adapter_cert).ok()) << connect(adapter_cert);
   EXPECT_FALSE(connect("").ok());
   EXPECT_FALSE(connect(stranger).ok());
+  // An encrypted key opens with its password (--mqtt-key-password-file), not without.
+  const std::string encrypted = pki.dir() + "/adapter-encrypted.key";
+  ASSERT_EQ(std::system(("openssl pkey -in " + testing::Pki::KeyOf(adapter_cert) +
+                         " -aes256 -passout pass:Key-Pass-5e1c -out " + encrypted)
+                            .c_str()),
+            0);
+  EXPECT_TRUE(connect(adapter_cert, encrypted, "Key-Pass-5e1c").ok());
+  EXPECT_FALSE(connect(adapter_cert, encrypted, "not-the-key-password").ok());
 }
 
 // Settings that would silently leave the link unprotected stop start-up.
