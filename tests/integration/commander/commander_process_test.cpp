@@ -388,9 +388,9 @@ TEST(CommanderProcess, NoSecretInAnyOutput) {
   EXPECT_NE(commander.err().find("call refused"), std::string::npos);
   EXPECT_NE(commander.err().find("command failed"), std::string::npos);
   // What was searched did hold what each output should say.
-  for (const char* said : {"PERMISSION_DENIED", "UNAUTHENTICATED: unknown token",
-                           "wrong user name or password", "phonebus_commands_total",
-                           "--tokens-file", "command/result"}) {
+  for (const char* said :
+       {"PERMISSION_DENIED", "UNAUTHENTICATED: unknown token", "wrong user name or password",
+        "phonebus_commands_total", "--tokens-file", "command/result"}) {
     EXPECT_NE(seen.find(said), std::string::npos) << said;
   }
   for (const auto& secret : secrets) {
