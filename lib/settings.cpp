@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <boost/asio/ip/address.hpp>
 #include <fstream>
 #include <sstream>
 
@@ -70,6 +71,13 @@ HostPort ParseHostPort(const std::string& setting, const std::string& value) {
   return out;
 }
 
+bool IsLoopback(const std::string& host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(host, ec);
+  return !ec && address.is_loopback();
+}
+
 std::string ReadSecretFile(const std::string& setting, const std::string& path) {
   std::ifstream in(path);
   if (!in) throw CLI::ValidationError(setting, "cannot read file '" + path + "'");
@@ -88,6 +96,14 @@ void AddMqtt(CLI::App& app, Mqtt& mqtt) {
   Add(app, "--mqtt-username", mqtt.username, "MQTT user name");
   AddSecret(app, "--mqtt-password", mqtt.password, "MQTT password (prefer --mqtt-password-file)");
   Add(app, "--mqtt-password-file", mqtt.password_file, "File holding the MQTT password");
+  Add(app, "--mqtt-ca-file", mqtt.ca_file,
+      "CA certificates (PEM) the broker's certificate must chain to, for ssl:// and mqtts:// "
+      "(default: the system store); the host name is always checked");
+  Add(app, "--mqtt-cert-file", mqtt.cert_file,
+      "Client certificate (PEM) for brokers that require one (with --mqtt-key-file)");
+  Add(app, "--mqtt-key-file", mqtt.key_file, "Private key (PEM) of --mqtt-cert-file");
+  Add(app, "--mqtt-key-password-file", mqtt.key_password_file,
+      "File holding the password of an encrypted --mqtt-key-file");
   Add(app, "--mqtt-version", mqtt.version, "MQTT protocol version: 5 or 3.1.1")
       ->check(CLI::IsMember({"5", "3.1.1"}));
   Add(app, "--payload-format", mqtt.payload_format,
@@ -111,9 +127,48 @@ void Finish(Mqtt& mqtt) {
           "--mqtt-broker", "'" + uri + "' must start with tcp://, ssl://, mqtt:// or mqtts://");
     }
   }
+  // A failover list mixing TLS and plain TCP would let whoever blocks the TLS
+  // broker push the connection (and the password) onto plain TCP.
+  for (const auto& uri : mqtt.brokers) {
+    const bool tls = uri.rfind("ssl://", 0) == 0 || uri.rfind("mqtts://", 0) == 0;
+    if (tls != mqtt.tls()) {
+      throw CLI::ValidationError(
+          "--mqtt-broker",
+          "every broker must use TLS (ssl://, mqtts://) or none; '" + uri + "' differs");
+    }
+  }
   if (!mqtt.password_file.empty()) {
     mqtt.password = ReadSecretFile("--mqtt-password-file", mqtt.password_file);
   }
+  const std::pair<const char*, const std::string*> tls_files[] = {
+      {"--mqtt-ca-file", &mqtt.ca_file},
+      {"--mqtt-cert-file", &mqtt.cert_file},
+      {"--mqtt-key-file", &mqtt.key_file},
+      {"--mqtt-key-password-file", &mqtt.key_password_file}};
+  for (const auto& [setting, path] : tls_files) {
+    if (path->empty()) continue;
+    // Silently ignoring a TLS setting would leave an operator believing the
+    // link is protected when it is plain TCP.
+    if (!mqtt.tls()) {
+      throw CLI::ValidationError(setting,
+                                 "given, but no --mqtt-broker uses ssl:// or mqtts:// (TLS)");
+    }
+    if (!std::ifstream(*path)) throw CLI::ValidationError(setting, "cannot read '" + *path + "'");
+  }
+  if (mqtt.cert_file.empty() != mqtt.key_file.empty()) {
+    throw CLI::ValidationError(mqtt.cert_file.empty() ? "--mqtt-cert-file" : "--mqtt-key-file",
+                               "--mqtt-cert-file and --mqtt-key-file go together");
+  }
+  if (!mqtt.key_password_file.empty()) {
+    mqtt.key_password = ReadSecretFile("--mqtt-key-password-file", mqtt.key_password_file);
+  }
+}
+
+bool Mqtt::tls() const {
+  for (const auto& uri : brokers) {
+    if (uri.rfind("ssl://", 0) == 0 || uri.rfind("mqtts://", 0) == 0) return true;
+  }
+  return false;
 }
 
 std::string DefaultInstance() {

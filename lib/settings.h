@@ -20,6 +20,16 @@ CLI::Option* Add(CLI::App& app, const std::string& flag, T& value, const std::st
   return app.add_option(flag, value, help)->envname(EnvName(flag))->capture_default_str();
 }
 
+// An on/off setting ("--x", PHONEBUS_X=true, "x = true" in the config file).
+inline CLI::Option* AddFlag(CLI::App& app, const std::string& flag, bool& value,
+                            const std::string& help) {
+  return app.add_flag(flag, value, help)->envname(EnvName(flag));
+}
+
+// Whether `host` (a name or an IP literal) can only be reached from this
+// machine: "localhost", 127.0.0.0/8, ::1.
+bool IsLoopback(const std::string& host);
+
 // A secret: like Add, but its value is never shown (not even as a default).
 CLI::Option* AddSecret(CLI::App& app, const std::string& flag, std::string& value,
                        const std::string& help);
@@ -47,6 +57,13 @@ struct Mqtt {
   std::string username;
   std::string password;
   std::string password_file;
+  // TLS for ssl:// and mqtts:// brokers. The broker's certificate is always
+  // verified (chain and host name): against ca_file, or the system store.
+  std::string ca_file;
+  std::string cert_file;  // client certificate (PEM), for brokers that require one
+  std::string key_file;   // its private key (PEM)
+  std::string key_password_file;
+  std::string key_password;                 // read from key_password_file by Finish
   std::string version = "5";                // "5" or "3.1.1"
   std::string payload_format = "protobuf";  // or "json"
   int keepalive_s = 10;
@@ -54,10 +71,13 @@ struct Mqtt {
   int max_inflight = 256;
 
   bool v5() const { return version == "5"; }
+  // Whether any broker URI asks for TLS.
+  bool tls() const;
   bool json() const { return payload_format == "json"; }
 };
 void AddMqtt(CLI::App& app, Mqtt& mqtt);
-// Validates and resolves password_file; throws CLI::ValidationError.
+// Validates, checks the TLS files are readable and reads the secret files;
+// throws CLI::ValidationError.
 void Finish(Mqtt& mqtt);
 
 // This process's name in topics and the MQTT client id; defaults to the host name.

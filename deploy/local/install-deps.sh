@@ -24,6 +24,7 @@ packages=(
   mosquitto mosquitto-clients
   curl python3                       # test and bench scripts: HTTP requests, free ports
   nats-server                        # tests only: a three-node MQTT cluster for the broker failover test
+  openssl                            # tokens for run-stack.sh; certificates for the TLS tests
 )
 
 [ "${1:-}" != "--build-only" ] || packages=("${build_packages[@]}")

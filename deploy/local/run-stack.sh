@@ -4,7 +4,8 @@
 # 127.0.0.1:50051, site "default". With --demo, two simulated phones (a
 # Yealink and a SNOM, tests/phonesim) are provisioned against the adapter and
 # listed in the commander's inventory, so `phonebus dial` rings them and
-# `phonebus watch` shows their calls.
+# `phonebus watch` shows their calls. The commander requires a bearer token:
+# the CLI's is in phonebus-data/cli-token (export PHONEBUS_TOKEN_FILE=...).
 # Ctrl-C (or SIGTERM) stops what this script started, by PID.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -74,7 +75,16 @@ JSON
   inventory=(--inventory "$data/demo-inventory.json")
 fi
 
-"$build/services/command/phonebus-commander" \
+# The commander serves only clients with a token (README "Security"). This
+# machine's CLI gets one for every site, made once and kept with the data;
+# the commander knows only its SHA-256.
+token_file="$data/cli-token"
+if [ ! -s "$token_file" ]; then
+  (umask 077 && openssl rand -hex 32 >"$token_file")
+fi
+printf 'local-cli * %s\n' "$(tr -d '\n' <"$token_file" | sha256sum | cut -c1-64)" >"$data/tokens"
+
+"$build/services/command/phonebus-commander" --tokens-file "$data/tokens" \
   --mqtt-broker "tcp://127.0.0.1:$broker_port" "${inventory[@]}" &
 pids+=($!)
 
@@ -84,6 +94,8 @@ phonebus is running:
   adapter    http://127.0.0.1:8080   (health /healthz, metrics /metrics)
   commander  127.0.0.1:50051 gRPC    (metrics http://127.0.0.1:9091/metrics)
   broker     tcp://127.0.0.1:$broker_port
+The CLI's token for the commander (in each shell that runs phonebus):
+      export PHONEBUS_TOKEN_FILE=$token_file
 Try:  $cli watch --mqtt-broker tcp://127.0.0.1:$broker_port
       curl 'http://127.0.0.1:8080/yealink/incoming_call?mac=001565aabbcc&call_id=1&remote=%2B4930123'
 MSG

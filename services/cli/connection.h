@@ -18,13 +18,23 @@ struct Connection {
   std::string site;        // empty: the commander's default site
   std::string request_id;  // empty: a fresh UUIDv7 per run
   double timeout_s = 10;
+  // TLS to the commander: on with --tls or with any of the files.
+  bool tls = false;
+  std::string ca_file;  // empty: the system's roots
+  std::string cert_file;
+  std::string key_file;
+  // The bearer token: from this file, else from PHONEBUS_TOKEN.
+  std::string token_file;
 };
 
-// --commander, --site, --timeout, and for mutating calls --request-id.
+// --commander, --site, --timeout, the TLS and token settings, and for
+// mutating calls --request-id.
 void AddConnection(CLI::App& sub, Connection& connection, bool mutating);
 
 class Commander {
  public:
+  // Reads the TLS files and the token; throws CLI::ValidationError naming
+  // the setting that is wrong.
   explicit Commander(const Connection& connection);
 
   v1::PhoneControl::Stub& stub() { return *stub_; }
@@ -38,6 +48,7 @@ class Commander {
 
  private:
   const Connection& connection_;
+  std::string token_;  // never printed
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::PhoneControl::Stub> stub_;
 };

@@ -35,7 +35,12 @@ int main(int argc, char** argv) {
     return ReportUsage(command, e.what());
   }
   for (const auto& sub : subcommands) {
-    if (sub.app->parsed()) return sub.run();
+    if (!sub.app->parsed()) continue;
+    try {
+      return sub.run();
+    } catch (const CLI::Error& e) {  // a setting found wrong once read (a file, a token)
+      return ReportUsage(sub.app->get_name(), e.what());
+    }
   }
   return kExitUsage;
 }

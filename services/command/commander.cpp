@@ -4,6 +4,8 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <algorithm>
+
 #include "log.h"
 #include "topics.h"
 #include "url.h"
@@ -13,6 +15,45 @@ namespace phonebus::command {
 namespace {
 
 constexpr char kHealthService[] = "phonebus.v1.PhoneControl";
+
+// Server reflection on or off for one server. Linking the reflection
+// library registers its plugin for every server the process builds, so
+// "off" has to take it out again.
+class ReflectionOption : public grpc::ServerBuilderOption {
+ public:
+  explicit ReflectionOption(bool on) : on_(on) {}
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    const std::string name = grpc::reflection::ProtoServerReflectionPlugin().name();
+    const auto is_reflection = [&](const auto& plugin) { return plugin->name() == name; };
+    plugins->erase(std::remove_if(plugins->begin(), plugins->end(), is_reflection), plugins->end());
+    if (on_) plugins->push_back(std::make_unique<grpc::reflection::ProtoServerReflectionPlugin>());
+  }
+
+ private:
+  const bool on_;
+};
+
+std::string ReadFile(const std::string& setting, const std::string& path) {
+  auto text = SecretSources::Process().file(path);
+  if (!text.ok()) {
+    throw std::runtime_error(setting + " " + path + ": " + std::string(text.status().message()));
+  }
+  return *std::move(text);
+}
+
+std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const CommanderSettings& s) {
+  if (s.tls_cert_file.empty()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions options(
+      s.tls_client_ca_file.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                   : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  if (!s.tls_client_ca_file.empty()) {
+    options.pem_root_certs = ReadFile("--tls-client-ca-file", s.tls_client_ca_file);
+  }
+  options.pem_key_cert_pairs.push_back(
+      {ReadFile("--tls-key-file", s.tls_key_file), ReadFile("--tls-cert-file", s.tls_cert_file)});
+  return grpc::SslServerCredentials(options);
+}
 
 tcp::endpoint Endpoint(const std::string& setting, const std::string& value) {
   const auto hp = settings::ParseHostPort(setting, value);
@@ -130,19 +171,34 @@ Commander::Commander(CommanderSettings settings)
     if (!ok) results_dropped_.With({}).Inc();
   });
 
+  if (settings_.insecure_no_auth) {
+    authorizer_ = std::make_unique<Authorizer>(Authorizer::AllowAll());
+    log::Warn("no authentication: every local process may drive every phone",
+              {{"setting", "--insecure-no-auth"}});
+  } else {
+    auto tokens = Tokens::Load(settings_.tokens_file);
+    if (!tokens.ok()) {
+      throw std::runtime_error("--tokens-file " + std::string(tokens.status().message()));
+    }
+    log::Info("tokens loaded", {{"clients", std::to_string(tokens->size())}});
+    authorizer_ = std::make_unique<Authorizer>(*std::move(tokens));
+  }
+
   PhoneControlService::Options service_options;
   service_options.instance = settings_.instance;
   service_options.phone_timeout = std::chrono::milliseconds(settings_.phone_timeout_ms);
   service_options.auth_holdoff = std::chrono::seconds(settings_.auth_holdoff_s);
   service_ = std::make_unique<PhoneControlService>(
-      service_options, *registry_, *phones_, *request_log_, metrics_,
+      service_options, *authorizer_, *registry_, *phones_, *request_log_, metrics_,
       [this](const v1::CommandResult& r) { PublishResult(r); });
 
+  // Health answers without a token: Kubernetes' gRPC probes cannot send one,
+  // and it tells nothing but serving or not.
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  builder.SetOption(std::make_unique<ReflectionOption>(settings_.reflection));
   settings::ParseHostPort("--listen", settings_.listen);
-  builder.AddListeningPort(settings_.listen, grpc::InsecureServerCredentials(), &grpc_port_);
+  builder.AddListeningPort(settings_.listen, ServerCredentials(settings_), &grpc_port_);
   builder.RegisterService(service_.get());
   grpc_ = builder.BuildAndStart();
   if (!grpc_ || grpc_port_ == 0) {

@@ -54,6 +54,7 @@ class Commander {
   net::strand<net::io_context::executor_type> bus_strand_{ioc_.get_executor()};
   std::unique_ptr<http_client::Client> phones_;
   std::unique_ptr<mqtt_client::Client> mqtt_;
+  std::unique_ptr<Authorizer> authorizer_;
   std::unique_ptr<PhoneControlService> service_;
   std::unique_ptr<grpc::Server> grpc_;
   int grpc_port_ = 0;

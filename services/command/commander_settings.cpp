@@ -38,12 +38,64 @@ void AddSettings(CLI::App& app, CommanderSettings& s) {
       ->check(CLI::Range(1, 256));
   Add(app, "--ca-file", s.ca_file,
       "CA certificates for phones reached over HTTPS (default: the system store)");
+  const std::string security = "gRPC security";
+  Add(app, "--tokens-file", s.tokens_file,
+      "Clients and their bearer tokens, one per line: NAME SITES SHA256 (SITES: a,b or *; "
+      "SHA256: printf %s \"$TOKEN\" | sha256sum)")
+      ->group(security);
+  settings::AddFlag(app, "--insecure-no-auth", s.insecure_no_auth,
+                    "Accept calls without a token, for every site (only with a loopback --listen)")
+      ->group(security);
+  Add(app, "--tls-cert-file", s.tls_cert_file,
+      "Certificate chain (PEM) of the gRPC port; turns TLS on (with --tls-key-file)")
+      ->group(security);
+  Add(app, "--tls-key-file", s.tls_key_file, "Private key (PEM) of --tls-cert-file")
+      ->group(security);
+  Add(app, "--tls-client-ca-file", s.tls_client_ca_file,
+      "CA certificates (PEM): clients must present a certificate signed by one (mutual TLS)")
+      ->group(security);
+  settings::AddFlag(app, "--insecure-plaintext", s.insecure_plaintext,
+                    "Allow a non-loopback --listen without TLS (tokens then cross the network "
+                    "in clear text: only behind a mesh or tunnel that encrypts)")
+      ->group(security);
+  settings::AddFlag(app, "--reflection", s.reflection,
+                    "Serve gRPC server reflection (describes the API to anyone who connects, "
+                    "without a token)")
+      ->group(security);
   settings::AddMqtt(app, s.mqtt);
   settings::AddLogLevel(app, s.log_level);
 }
 
 void Finish(CommanderSettings& s) {
-  settings::ParseHostPort("--listen", s.listen);
+  const bool loopback = settings::IsLoopback(settings::ParseHostPort("--listen", s.listen).host);
+  if (s.tokens_file.empty() && !s.insecure_no_auth) {
+    throw CLI::ValidationError("--tokens-file",
+                               "required: clients authenticate with bearer tokens (see --help); "
+                               "--insecure-no-auth turns that off for a loopback --listen");
+  }
+  if (!s.tokens_file.empty() && s.insecure_no_auth) {
+    throw CLI::ValidationError("--insecure-no-auth", "contradicts --tokens-file; choose one");
+  }
+  if (s.insecure_no_auth && !loopback) {
+    throw CLI::ValidationError("--insecure-no-auth",
+                               "only with a loopback --listen (127.0.0.1, ::1, localhost), "
+                               "not " +
+                                   s.listen);
+  }
+  if (s.tls_cert_file.empty() != s.tls_key_file.empty()) {
+    throw CLI::ValidationError(s.tls_cert_file.empty() ? "--tls-cert-file" : "--tls-key-file",
+                               "--tls-cert-file and --tls-key-file go together");
+  }
+  if (!s.tls_client_ca_file.empty() && s.tls_cert_file.empty()) {
+    throw CLI::ValidationError("--tls-client-ca-file",
+                               "needs --tls-cert-file and --tls-key-file (mutual TLS is TLS)");
+  }
+  if (!loopback && s.tls_cert_file.empty() && !s.insecure_plaintext) {
+    throw CLI::ValidationError(
+        "--listen", s.listen +
+                        " is reachable from other machines: give --tls-cert-file and "
+                        "--tls-key-file, or --insecure-plaintext if a mesh or tunnel encrypts");
+  }
   settings::ParseHostPort("--metrics-listen", s.metrics_listen);
   settings::Finish(s.mqtt);
   if (s.site.empty() || s.site.find_first_of("+#/") != std::string::npos) {

@@ -24,6 +24,19 @@ struct CommanderSettings {
   int idempotency_max_entries = 1000000;
   int max_number_length = 32;
   std::string ca_file;
+  // Who may call (auth.h). Required unless insecure_no_auth, which only a
+  // loopback --listen allows.
+  std::string tokens_file;
+  bool insecure_no_auth = false;
+  // TLS on the gRPC port; with tls_client_ca_file, clients must present a
+  // certificate signed by it (mutual TLS). A non-loopback --listen without
+  // TLS needs insecure_plaintext (e.g. behind a mesh that adds mTLS).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
+  bool insecure_plaintext = false;
+  // Server reflection describes the API to anyone who connects (no token).
+  bool reflection = false;
   settings::Mqtt mqtt;
   std::string log_level = "info";
 };

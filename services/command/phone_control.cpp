@@ -43,6 +43,14 @@ google::protobuf::Timestamp Now() {
                                               .count());
 }
 
+// The call's "authorization" metadata, as sent.
+std::vector<std::string_view> AuthorizationOf(const grpc::CallbackServerContext* ctx) {
+  std::vector<std::string_view> out;
+  const auto [begin, end] = ctx->client_metadata().equal_range("authorization");
+  for (auto it = begin; it != end; ++it) out.emplace_back(it->second.data(), it->second.size());
+  return out;
+}
+
 absl::Status StatusOf(const v1::CommandResult& r) {
   return absl::Status(static_cast<absl::StatusCode>(r.code()), r.message());
 }
@@ -110,10 +118,12 @@ absl::Status PhoneOutcomeStatus(const http_client::Outcome& o, const Resolved& p
                                        ")");
 }
 
-PhoneControlService::PhoneControlService(Options options, const Registry& registry,
-                                         http_client::Client& phones, RequestLog& request_log,
-                                         metrics::Registry& metrics, ResultSink sink)
+PhoneControlService::PhoneControlService(Options options, const Authorizer& authorizer,
+                                         const Registry& registry, http_client::Client& phones,
+                                         RequestLog& request_log, metrics::Registry& metrics,
+                                         ResultSink sink)
     : options_(std::move(options)),
+      authorizer_(authorizer),
       registry_(registry),
       phones_(phones),
       request_log_(request_log),
@@ -123,6 +133,21 @@ PhoneControlService::PhoneControlService(Options options, const Registry& regist
       latency_(metrics.AddHistogram(
           "phonebus_command_seconds", "From request to the phone's answer, by command",
           {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5})) {}
+
+absl::StatusOr<const ApiClient*> PhoneControlService::Authorize(
+    grpc::CallbackServerContext* ctx, std::string_view method,
+    std::optional<std::string_view> site) {
+  auto client = site ? authorizer_.Authorize(AuthorizationOf(ctx), *site)
+                     : authorizer_.Authenticate(AuthorizationOf(ctx));
+  if (!client.ok()) {
+    // The message names the client and site, never the token.
+    log::Warn("call refused", {{"method", std::string(method)},
+                               {"peer", ctx->peer()},
+                               {"code", absl::StatusCodeToString(client.status().code())},
+                               {"error", std::string(client.status().message())}});
+  }
+  return client;
+}
 
 std::string PhoneControlService::CredentialKey(const Resolved& phone) {
   return phone.site + "/" + phone.id + "/" +
@@ -169,6 +194,11 @@ grpc::ServerUnaryReactor* PhoneControlService::Run(grpc::CallbackServerContext* 
     reactor->Finish(ToGrpc(status));
     return reactor;
   };
+  // Before anything else: a caller without a valid token learns nothing,
+  // not even whether its request was well-formed.
+  if (auto caller = Authorize(ctx, result->command(), result->site()); !caller.ok()) {
+    return refuse(caller.status());
+  }
   if (auto s = CheckRequestId(request.request_id()); !s.ok()) return refuse(s);
   auto phone = registry_.Resolve(request.site(), request.device());
   if (!phone.ok()) return refuse(phone.status());
@@ -341,6 +371,11 @@ grpc::ServerUnaryReactor* PhoneControlService::GetDevice(grpc::CallbackServerCon
                                                          const v1::GetDeviceRequest* req,
                                                          v1::DeviceInfo* resp) {
   auto* reactor = ctx->DefaultReactor();
+  const std::string& site = req->site().empty() ? registry_.default_site() : req->site();
+  if (auto caller = Authorize(ctx, "GetDevice", site); !caller.ok()) {
+    reactor->Finish(ToGrpc(caller.status()));
+    return reactor;
+  }
   auto info = registry_.Get(req->site(), req->device());
   if (info.ok()) *resp = *std::move(info);
   reactor->Finish(ToGrpc(info.status()));
@@ -351,12 +386,24 @@ grpc::ServerUnaryReactor* PhoneControlService::ListDevices(grpc::CallbackServerC
                                                            const v1::ListDevicesRequest* req,
                                                            v1::ListDevicesResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
+  // "*" is every site the caller may see; a site it may not see is refused.
+  const std::string& site = req->site().empty() ? registry_.default_site() : req->site();
+  auto caller = Authorize(ctx, "ListDevices",
+                          site == "*" ? std::nullopt : std::optional<std::string_view>(site));
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpc(caller.status()));
+    return reactor;
+  }
+  std::function<bool(std::string_view)> visible;
+  if (!(*caller)->all_sites) {
+    visible = [client = *caller](std::string_view s) { return client->MayUse(s); };
+  }
   if (req->page_size() < 0 || req->page_size() > kMaxPageSize) {
     reactor->Finish(ToGrpc(absl::InvalidArgumentError("page_size: must be 0 to 1000")));
     return reactor;
   }
   const size_t size = req->page_size() == 0 ? kDefaultPageSize : req->page_size();
-  auto page = registry_.List(req->site(), size, req->page_token());
+  auto page = registry_.List(req->site(), size, req->page_token(), visible);
   if (page.ok()) {
     for (auto& d : page->devices) *resp->add_devices() = std::move(d);
     resp->set_next_page_token(page->next_page_token);

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "absl/status/status.h"
+#include "auth.h"
 #include "http_client.h"
 #include "metrics.h"
 #include "phonebus/v1/control.grpc.pb.h"
@@ -41,8 +42,10 @@ class PhoneControlService final : public v1::PhoneControl::CallbackService {
   // Publishes a result on its device's command/result topic.
   using ResultSink = std::function<void(const v1::CommandResult&)>;
 
-  PhoneControlService(Options options, const Registry& registry, http_client::Client& phones,
-                      RequestLog& request_log, metrics::Registry& metrics, ResultSink sink);
+  // Every call passes `authorizer` first: its token, and the site it acts on.
+  PhoneControlService(Options options, const Authorizer& authorizer, const Registry& registry,
+                      http_client::Client& phones, RequestLog& request_log,
+                      metrics::Registry& metrics, ResultSink sink);
 
   grpc::ServerUnaryReactor* Dial(grpc::CallbackServerContext* ctx, const v1::DialRequest* req,
                                  v1::DialResponse* resp) override;
@@ -81,6 +84,12 @@ class PhoneControlService final : public v1::PhoneControl::CallbackService {
   void Complete(grpc::ServerUnaryReactor* reactor, v1::CommandResult* result,
                 const absl::Status& status, const std::string& claim, bool phone_may_have_acted);
 
+  // The caller, if its token may act on `site` (nullopt: any valid token,
+  // for a listing filtered to the caller's sites); logs a refusal.
+  absl::StatusOr<const ApiClient*> Authorize(grpc::CallbackServerContext* ctx,
+                                             std::string_view method,
+                                             std::optional<std::string_view> site);
+
   // Key of a phone with the credentials it was sent (hashed, never stored).
   static std::string CredentialKey(const Resolved& phone);
   // When the phone last refused these credentials, if within the hold-off.
@@ -88,6 +97,7 @@ class PhoneControlService final : public v1::PhoneControl::CallbackService {
   void NoteLogin(const Resolved& phone, bool refused);
 
   const Options options_;
+  const Authorizer& authorizer_;
   std::mutex refused_mu_;
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> refused_;
   const Registry& registry_;

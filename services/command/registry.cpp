@@ -297,8 +297,9 @@ absl::StatusOr<v1::DeviceInfo> Registry::Get(std::string_view site, std::string_
   return Info(*key, entries_.find(*key)->second);
 }
 
-absl::StatusOr<Registry::Page> Registry::List(std::string_view site, size_t page_size,
-                                              std::string_view page_token) const {
+absl::StatusOr<Registry::Page> Registry::List(
+    std::string_view site, size_t page_size, std::string_view page_token,
+    const std::function<bool(std::string_view site)>& visible) const {
   const bool all = site == "*";
   const std::string prefix = all ? "" : Key(SiteOf(site), "");
   Page page;
@@ -310,10 +311,13 @@ absl::StatusOr<Registry::Page> Registry::List(std::string_view site, size_t page
     }
     it = entries_.upper_bound(page_token);
   }
+  const auto skip = [&](const std::string& key) { return visible && !visible(SiteOfKey(key)); };
   for (; it != entries_.end() && page.devices.size() < page_size; ++it) {
     if (!all && it->first.compare(0, prefix.size(), prefix) != 0) break;
+    if (skip(it->first)) continue;
     page.devices.push_back(Info(it->first, it->second));
   }
+  while (it != entries_.end() && skip(it->first)) ++it;  // no empty last page
   const bool more =
       it != entries_.end() && (all || it->first.compare(0, prefix.size(), prefix) == 0);
   if (more && !page.devices.empty()) {

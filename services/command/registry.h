@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <shared_mutex>
@@ -70,8 +71,10 @@ class Registry {
     std::vector<v1::DeviceInfo> devices;
     std::string next_page_token;
   };
-  absl::StatusOr<Page> List(std::string_view site, size_t page_size,
-                            std::string_view page_token) const;
+  // `visible`, when set, hides the devices of sites it refuses (a client
+  // scoped to some sites listing "*").
+  absl::StatusOr<Page> List(std::string_view site, size_t page_size, std::string_view page_token,
+                            const std::function<bool(std::string_view site)>& visible = {}) const;
 
   size_t size() const;
   const std::string& default_site() const { return default_site_; }

@@ -32,6 +32,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -297,6 +298,8 @@ struct LoadConfig {
   std::vector<std::string> phases = {"throughput", "latency"};
   std::vector<std::string> paths = {"direct", "commander"};
   std::string samples_out;  // CSV of every request, for looking at where the tail comes from
+  // The bench's bearer token (PHONEBUS_TOKEN), so the measured path includes the token check.
+  std::string token = std::getenv("PHONEBUS_TOKEN") ? std::getenv("PHONEBUS_TOKEN") : "";
   double slice_s = 2.5;
 };
 
@@ -544,6 +547,7 @@ class CommanderPath : public Path {
  public:
   explicit CommanderPath(const LoadConfig& c)
       : timeout_(c.request_timeout_ms),
+        token_(c.token),
         id_prefix_("bench-" + std::to_string(::getpid()) + "-" +
                    std::to_string(NowNs() % 1000000007) + "-") {
     for (auto& channel : Channels(c)) {
@@ -562,6 +566,7 @@ class CommanderPath : public Path {
     };
     auto* call = new Call;
     call->ctx.set_deadline(std::chrono::system_clock::now() + timeout_);
+    if (!token_.empty()) call->ctx.AddMetadata("authorization", "Bearer " + token_);
     call->request.set_device(phone.id);
     call->request.set_number(Number(seq));
     call->request.set_request_id(id_prefix_ + std::to_string(seq));
@@ -577,6 +582,7 @@ class CommanderPath : public Path {
 
  private:
   const std::chrono::milliseconds timeout_;
+  const std::string token_;
   const std::string id_prefix_;
   std::vector<std::unique_ptr<v1::PhoneControl::Stub>> stubs_;
 };
@@ -844,6 +850,7 @@ std::optional<std::vector<Phone>> Resolve(const LoadConfig& c) {
   for (const SimPhone& sim : sims) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + 5s);
+    if (!c.token.empty()) ctx.AddMetadata("authorization", "Bearer " + c.token);
     v1::GetDeviceRequest req;
     req.set_device(sim.id);
     v1::DeviceInfo info;

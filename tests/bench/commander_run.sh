@@ -59,10 +59,16 @@ fi
   --phones "$tmp/phones.txt" --inventory-out "$tmp/inventory.json" --password "$password" \
   --first-account 1001 --devices "$devices"
 
+# The bench is a client like any other: a token for every site, its SHA-256 in the tokens file.
+PHONEBUS_TOKEN=$(openssl rand -hex 32)
+export PHONEBUS_TOKEN
+printf 'bench * %s\n' "$(printf %s "$PHONEBUS_TOKEN" | sha256sum | cut -c1-64)" >"$tmp/tokens"
+
 grpc_port=$(free_port)
 metrics_port=$(free_port)
 "$build/services/command/phonebus-commander" --listen "127.0.0.1:$grpc_port" \
   --metrics-listen "127.0.0.1:$metrics_port" --inventory "$tmp/inventory.json" \
+  --tokens-file "$tmp/tokens" \
   --mqtt-broker "tcp://127.0.0.1:$broker_port" --site bench --threads "$threads" \
   --log-level warn ${commander_args[@]+"${commander_args[@]}"} 2>"$tmp/commander.log" &
 commander_pid=$!

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -16,14 +17,42 @@
 
 namespace phonebus::testing {
 
-Mosquitto::Mosquitto() : port_(FreePort()) {
+Mosquitto::Mosquitto() : Mosquitto(Security{}) {}
+
+Mosquitto::Mosquitto(const Security& security)
+    : port_(FreePort()), tls_(!security.cert_file.empty()) {
   char tmpl[] = "/tmp/phonebus-mosquitto-XXXXXX";
   if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
   std::ofstream conf(dir_ + "/mosquitto.conf");
-  conf << "listener " << port_ << " 127.0.0.1\n"
-       << "allow_anonymous true\n"
-       << "persistence true\n"
+  conf << "listener " << port_ << " 127.0.0.1\n";
+  if (tls_) {
+    conf << "cafile " << security.ca_file << "\n"
+         << "certfile " << security.cert_file << "\n"
+         << "keyfile " << security.key_file << "\n"
+         << "require_certificate " << (security.require_certificate ? "true" : "false") << "\n";
+  }
+  if (security.users.empty()) {
+    conf << "allow_anonymous true\n";
+  } else {
+    const std::string passwords = dir_ + "/passwords";
+    bool first = true;
+    for (const auto& [user, password] : security.users) {
+      const std::string command = std::string("mosquitto_passwd -b ") + (first ? "-c " : "") +
+                                  passwords + " '" + user + "' '" + password + "'";
+      if (std::system(command.c_str()) != 0) throw std::runtime_error("mosquitto_passwd failed");
+      first = false;
+    }
+    conf << "allow_anonymous false\n"
+         << "password_file " << passwords << "\n";
+  }
+  if (!security.acl.empty()) {
+    std::ofstream(dir_ + "/acl") << security.acl;
+    conf << "acl_file " << dir_ << "/acl\n";
+  }
+  // Denied publishes and subscriptions are logged at debug level only.
+  if (tls_ || !security.users.empty()) conf << "log_type all\n";
+  conf << "persistence true\n"
        << "persistence_location " << dir_ << "/\n"
        << "max_queued_messages 0\n"
        << "max_inflight_messages 0\n"
@@ -70,6 +99,11 @@ void Mosquitto::WaitReady() {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   throw std::runtime_error("mosquitto did not start listening on port " + std::to_string(port_));
+}
+
+std::string Mosquitto::Log() const {
+  std::ifstream in(dir_ + "/mosquitto.log");
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 void Mosquitto::Stop() {

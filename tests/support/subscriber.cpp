@@ -5,21 +5,30 @@
 namespace phonebus::testing {
 namespace {
 
-mqtt_client::Options SubscriberOptions(const std::string& uri, const std::string& version) {
+mqtt_client::Options SubscriberOptions(settings::Mqtt mqtt) {
   static std::atomic<int> counter{0};
   mqtt_client::Options o;
-  o.mqtt.brokers = {uri};
-  o.mqtt.version = version;
+  o.mqtt = std::move(mqtt);
   o.mqtt.connect_timeout_s = 2;
   o.client_id = "test-sub-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
   o.clean_session = false;
   return o;
 }
 
+settings::Mqtt Plain(const std::string& uri, const std::string& version) {
+  settings::Mqtt mqtt;
+  mqtt.brokers = {uri};
+  mqtt.version = version;
+  return mqtt;
+}
+
 }  // namespace
 
 Subscriber::Subscriber(const std::string& broker_uri, std::string filter, std::string version)
-    : filter_(std::move(filter)), client_(SubscriberOptions(broker_uri, version)) {
+    : Subscriber(Plain(broker_uri, version), std::move(filter)) {}
+
+Subscriber::Subscriber(settings::Mqtt mqtt, std::string filter)
+    : filter_(std::move(filter)), client_(SubscriberOptions(std::move(mqtt))) {
   client_.OnMessage([this](mqtt_client::Message m) {
     {
       std::lock_guard lock(mu_);

@@ -19,6 +19,8 @@ namespace phonebus::testing {
 class Subscriber {
  public:
   Subscriber(const std::string& broker_uri, std::string filter, std::string version = "5");
+  // With the connection settings given (TLS, login); only the client id is ours.
+  Subscriber(settings::Mqtt mqtt, std::string filter);
   ~Subscriber();
 
   // Waits until `done(messages)` holds or `timeout` passes; returns whether it held.

@@ -144,6 +144,8 @@ class CliCommanderTest : public ::testing::Test {
 
     command::CommanderSettings s;
     s.listen = "127.0.0.1:0";
+    // About commands, not callers: commander_security_test covers tokens.
+    s.insecure_no_auth = true;
     s.metrics_listen = "127.0.0.1:0";
     s.instance = "cli-test";
     s.inventory = w->dir + "/inventory.json";
@@ -564,6 +566,8 @@ TEST_F(CliCommanderTest, DevicesPagesThroughALargeRegistry) {
 TEST_F(CliCommanderTest, EmptyRegistrySaysNoDevices) {
   command::CommanderSettings s;
   s.listen = "127.0.0.1:0";
+  // About commands, not callers: commander_security_test covers tokens.
+  s.insecure_no_auth = true;
   s.metrics_listen = "127.0.0.1:0";
   s.instance = "cli-test-empty";
   // No broker: nothing to learn. (Shutdown waits for a broker connect in

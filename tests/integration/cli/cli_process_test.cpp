@@ -34,9 +34,10 @@ TEST(CliHelp, TopLevelListsSubcommandsAndExitCodes) {
 }
 
 TEST(CliHelp, EverySubcommandExplainsItself) {
-  const std::vector<std::string> connection = {"--commander", "PHONEBUS_COMMANDER",
-                                               "--site",      "PHONEBUS_SITE",
-                                               "--timeout",   "127.0.0.1:50051"};
+  const std::vector<std::string> connection = {
+      "--commander", "PHONEBUS_COMMANDER", "--site",       "PHONEBUS_SITE",
+      "--timeout",   "127.0.0.1:50051",    "--token-file", "PHONEBUS_TOKEN",
+      "--tls",       "--ca-file",          "--cert-file",  "--key-file"};
   std::map<std::string, std::vector<std::string>> expected = {
       {"dial", {"device", "number", "--account", "--request-id", "--json"}},
       {"answer", {"device", "--request-id"}},
@@ -50,7 +51,8 @@ TEST(CliHelp, EverySubcommandExplainsItself) {
       {"watch",
        {"--site", "--all-sites", "--device", "--kind", "--state", "--no-results", "--json", "--utc",
         "--count", "--timeout", "--mqtt-broker", "PHONEBUS_MQTT_BROKER", "--mqtt-version",
-        "--mqtt-username", "tcp://127.0.0.1:1883", "call_incoming"}},
+        "--mqtt-username", "--mqtt-ca-file", "--mqtt-cert-file", "--mqtt-key-file",
+        "tcp://127.0.0.1:1883", "call_incoming"}},
       {"config", {"family", "--adapter-url", "PHONEBUS_ADAPTER_URL"}},
   };
   for (const auto& sub : kSubcommands) {

@@ -124,6 +124,9 @@ class CommanderTest : public ::testing::Test {
 
     CommanderSettings s;
     s.listen = "127.0.0.1:0";
+    // About commands, not callers: commander_security_test covers tokens.
+    s.insecure_no_auth = true;
+    s.reflection = true;
     s.metrics_listen = "127.0.0.1:0";
     s.instance = "test";
     s.inventory = dir_ + "/inventory.json";

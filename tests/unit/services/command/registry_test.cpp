@@ -217,5 +217,34 @@ TEST(Registry, ListsInPagesPerSiteWithoutCredentials) {
   EXPECT_EQ(r->List("hq", 10, "default/zzz").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// A client scoped to some sites listing "*" sees only those, in full pages,
+// and the last page says it is the last.
+TEST(Registry, ListingEverySiteHidesSitesTheCallerMayNotSee) {
+  auto r = Make(kInventory);
+  for (int i = 0; i < 25; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof id, "cc00000000%02d", i);
+    r->Learn(State(i % 5 == 0 ? "hq" : "zz-branch", id, v1::VENDOR_YEALINK, "10.0.0.1"));
+  }
+  const auto only_hq = [](std::string_view site) { return site == "hq"; };
+  std::vector<std::string> seen;
+  std::string token;
+  int pages = 0;
+  do {
+    auto page = r->List("*", 2, token, only_hq);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const auto& d : page->devices) {
+      EXPECT_EQ(d.site(), "hq");
+      seen.push_back(d.id());
+    }
+    EXPECT_FALSE(page->devices.empty());
+    token = page->next_page_token;
+    ++pages;
+  } while (!token.empty() && pages < 100);
+  EXPECT_EQ(seen.size(), 5u);
+  EXPECT_EQ(pages, 3);  // 2 + 2 + 1: no empty page for the branch's devices after hq's
+  EXPECT_TRUE(r->List("*", 1000, "", [](std::string_view) { return false; })->devices.empty());
+}
+
 }  // namespace
 }  // namespace phonebus::command
