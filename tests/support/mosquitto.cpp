@@ -72,6 +72,10 @@ void Mosquitto::WaitReady() {
   throw std::runtime_error("mosquitto did not start listening on port " + std::to_string(port_));
 }
 
+void Mosquitto::Signal(int sig) {
+  if (pid_ > 0) kill(pid_, sig);
+}
+
 void Mosquitto::Stop() {
   if (pid_ <= 0) return;
   kill(pid_, SIGTERM);
