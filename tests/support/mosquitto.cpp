@@ -79,6 +79,8 @@ void Mosquitto::Signal(int sig) {
 void Mosquitto::Stop() {
   if (pid_ <= 0) return;
   kill(pid_, SIGTERM);
+  // A broker a fault test froze (SIGSTOP) acts on SIGTERM only once resumed.
+  kill(pid_, SIGCONT);
   int status = 0;
   waitpid(pid_, &status, 0);
   pid_ = -1;
