@@ -106,9 +106,15 @@ std::string Mosquitto::Log() const {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+void Mosquitto::Signal(int sig) {
+  if (pid_ > 0) kill(pid_, sig);
+}
+
 void Mosquitto::Stop() {
   if (pid_ <= 0) return;
   kill(pid_, SIGTERM);
+  // A broker a fault test froze (SIGSTOP) acts on SIGTERM only once resumed.
+  kill(pid_, SIGCONT);
   int status = 0;
   waitpid(pid_, &status, 0);
   pid_ = -1;

@@ -43,6 +43,9 @@ class Mosquitto {
   // Start again on the same port with the same persistence.
   void Start();
   bool running() const { return pid_ > 0; }
+  // Signals the broker by its PID (fault tests freeze it with SIGSTOP and resume it with
+  // SIGCONT); nothing when it is stopped.
+  void Signal(int sig);
 
  private:
   void WaitReady();
