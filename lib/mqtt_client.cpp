@@ -243,7 +243,6 @@ class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
     client_ = std::move(fresh);
   }
 
-
   // The broker's certificate is always verified, chain and host name: a
   // broker that cannot prove who it is gets neither our password nor data.
   mqtt::ssl_options TlsOptions() {
