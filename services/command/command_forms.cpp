@@ -161,6 +161,19 @@ std::string_view CommandForms::DefaultJson() { return kDefaultJson; }
 
 absl::StatusOr<Form> CommandForms::Choose(std::string_view vendor, std::string_view model,
                                           std::string_view firmware) const {
+  auto rule = Match(vendor, model, firmware);
+  if (!rule.ok()) return rule.status();
+  return rules_[*rule].form;
+}
+
+const Form* CommandForms::Find(std::string_view vendor, std::string_view model,
+                               std::string_view firmware) const {
+  auto rule = Match(vendor, model, firmware);
+  return rule.ok() ? &rules_[*rule].form : nullptr;
+}
+
+absl::StatusOr<size_t> CommandForms::Match(std::string_view vendor, std::string_view model,
+                                           std::string_view firmware) const {
   for (const auto& [name, value] :
        {std::pair{"vendor", vendor}, std::pair{"model", model}, std::pair{"firmware", firmware}}) {
     if (value.size() > kMaxFieldLength) {
@@ -182,7 +195,7 @@ absl::StatusOr<Form> CommandForms::Choose(std::string_view vendor, std::string_v
       return absl::FailedPreconditionError(
           detail::Cat("rules[", i, "]: its pattern could not be matched: ", e.what()));
     }
-    return rule.form;
+    return i;
   }
   return absl::FailedPreconditionError(
       detail::Cat("no command form for vendor ", Quote(vendor), " model ", Quote(model),

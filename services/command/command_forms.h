@@ -46,6 +46,10 @@ class CommandForms {
   // INVALID_ARGUMENT: they come from phones, and std::regex's backtracking must not run on them.
   absl::StatusOr<Form> Choose(std::string_view vendor, std::string_view model,
                               std::string_view firmware) const;
+  // The same choice without the error: the chosen form inside this table (valid while the table
+  // lives), nullptr where Choose fails. For callers that keep the choice per device.
+  const Form* Find(std::string_view vendor, std::string_view model,
+                   std::string_view firmware) const;
 
   // A built-in form by its exact name; INVALID_ARGUMENT listing the known names otherwise.
   static absl::StatusOr<Form> Named(std::string_view name);
@@ -65,6 +69,10 @@ class CommandForms {
     std::regex firmware;
     Form form;
   };
+  // The index of the first matching rule, or Choose's error.
+  absl::StatusOr<size_t> Match(std::string_view vendor, std::string_view model,
+                               std::string_view firmware) const;
+
   std::vector<Rule> rules_;
 };
 

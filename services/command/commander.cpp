@@ -293,7 +293,7 @@ void Commander::OnBusMessage(const mqtt_client::Message& m) {
   // that topic forgets exactly this entry.
   state.set_site(where->first);
   state.mutable_device()->set_id(where->second);
-  registry_->Learn(state);
+  registry_->Learn(std::move(state));
   states_learned_.With({}).Inc();
 }
 

@@ -38,10 +38,15 @@ std::vector<std::string> AccountNames(std::string_view account) {
   return names;
 }
 
-v1::DeviceState Parse(const std::string& bytes) {
-  v1::DeviceState state;
-  if (!bytes.empty()) state.ParseFromString(bytes);
-  return state;
+// Fields of a learned state that equal the entry's key are not stored twice.
+constexpr uint8_t kSiteElided = 1;
+constexpr uint8_t kIdElided = 2;
+constexpr uint8_t kMacElided = 4;  // the MAC is the id, as adapters report it
+
+// The inventory's value of `field` where it sets one, else what the phone reported.
+const std::string& Pick(const InventoryDevice* inv, const std::string InventoryDevice::*field,
+                        const std::string& seen) {
+  return inv && !(inv->*field).empty() ? inv->*field : seen;
 }
 
 std::vector<std::string> AccountsOf(const InventoryDevice* inv, const v1::DeviceState& learned) {
@@ -82,34 +87,41 @@ v1::Vendor VendorOf(Family family) {
   return v1::VENDOR_UNSPECIFIED;
 }
 
+uint64_t Registry::DefaultNameHash(std::string_view site, std::string_view name) {
+  return std::hash<std::string>{}(Key(site, name));
+}
+
 Registry::Registry(Inventory inventory, CommandForms forms, std::string default_site,
-                   int max_number_length)
+                   int max_number_length, NameHash name_hash)
     : inventory_(std::move(inventory)),
       forms_(std::move(forms)),
       default_site_(std::move(default_site)),
-      max_number_length_(max_number_length) {}
+      max_number_length_(max_number_length),
+      name_hash_(name_hash) {}
 
 absl::StatusOr<std::unique_ptr<Registry>> Registry::Create(Inventory inventory, CommandForms forms,
                                                            std::string default_site,
-                                                           int max_number_length) {
+                                                           int max_number_length,
+                                                           NameHash name_hash) {
   std::unique_ptr<Registry> r(new Registry(std::move(inventory), std::move(forms),
-                                           std::move(default_site), max_number_length));
+                                           std::move(default_site), max_number_length, name_hash));
+  r->pinned_forms_.resize(r->inventory_.devices.size());
   for (size_t i = 0; i < r->inventory_.devices.size(); ++i) {
     const InventoryDevice& d = r->inventory_.devices[i];
     const std::string where = "devices[" + std::to_string(i) + "]";
     if (!d.command_form.empty()) {
-      if (auto f = CommandForms::Named(d.command_form); !f.ok()) {
+      auto f = CommandForms::Named(d.command_form);
+      if (!f.ok()) {
         return absl::InvalidArgumentError(where +
                                           ".command_form: " + std::string(f.status().message()));
       }
+      r->pinned_forms_[i] = *std::move(f);
     } else if (auto f = r->forms_.Choose(d.vendor, d.model, d.firmware); !f.ok()) {
       return absl::InvalidArgumentError(where + ".vendor: " + std::string(f.status().message()));
     }
-    Entry e;
-    e.inventory = &d;
-    const std::string key = Key(d.site, d.id);
-    r->IndexAccounts(key, e, true);
-    r->entries_.emplace(key, std::move(e));
+    const auto it = r->entries_.try_emplace(Key(d.site, d.id)).first;  // ids are unique
+    it->second.inventory = &d;
+    r->Store(it, nullptr);
   }
   return r;
 }
@@ -118,29 +130,63 @@ std::string Registry::SiteOf(std::string_view site) const {
   return site.empty() ? default_site_ : std::string(site);
 }
 
-void Registry::IndexAccounts(const std::string& key, const Entry& e, bool add) {
-  const std::string site(SiteOfKey(key));
-  for (const auto& account : AccountsOf(e.inventory, Parse(e.learned))) {
+v1::DeviceState Registry::Learned(const Entries::value_type& entry) {
+  v1::DeviceState state;
+  const Entry& e = entry.second;
+  if (!e.learned) return state;
+  state.ParseFromArray(e.learned.get(), static_cast<int>(e.learned_size));
+  if (e.elided & kSiteElided) state.set_site(std::string(SiteOfKey(entry.first)));
+  if (e.elided & kIdElided) state.mutable_device()->set_id(std::string(IdOf(entry.first)));
+  if (e.elided & kMacElided) state.mutable_device()->set_mac(state.device().id());
+  return state;
+}
+
+void Registry::IndexAccounts(EntryRef entry, const v1::DeviceState& learned, bool add) {
+  const std::string_view site = SiteOfKey(entry->first);
+  for (const auto& account : AccountsOf(entry->second.inventory, learned)) {
     for (const auto& name : AccountNames(account)) {
-      const std::string k = Key(site, name);
-      auto [first, last] = by_account_.equal_range(k);
-      const auto it = std::find_if(first, last, [&](const auto& kv) { return kv.second == key; });
-      if (add && it == last) by_account_.emplace(k, key);
-      if (!add && it != last) by_account_.erase(it);
+      const uint64_t hash = name_hash_(site, name);
+      auto [first, last] = by_name_.equal_range(hash);
+      const auto it = std::find_if(first, last, [&](const auto& kv) { return kv.second == entry; });
+      // Two names of one device may share a hash: one record serves both.
+      if (add && it == last) by_name_.emplace(hash, entry);
+      if (!add && it != last) by_name_.erase(it);
     }
   }
 }
 
-void Registry::Learn(const v1::DeviceState& state) {
+void Registry::Store(Entries::iterator it, v1::DeviceState* learned) {
+  Entry& e = it->second;
+  IndexAccounts(&*it, Learned(*it), false);
+  e.learned.reset();
+  e.learned_size = 0;
+  e.elided = 0;
+  if (learned) {
+    // Choose from the whole state, then keep it without what the key already says.
+    e.form = ChooseForm(e.inventory, *learned);
+    IndexAccounts(&*it, *learned, true);
+    v1::Device& device = *learned->mutable_device();
+    if (learned->site() == SiteOfKey(it->first)) e.elided |= kSiteElided, learned->clear_site();
+    if (device.id() == IdOf(it->first)) {
+      if (device.mac() == device.id()) e.elided |= kMacElided, device.clear_mac();
+      e.elided |= kIdElided, device.clear_id();
+    }
+    const std::string bytes = learned->SerializeAsString();
+    e.learned_size = static_cast<uint32_t>(bytes.size());
+    e.learned = std::make_unique_for_overwrite<char[]>(bytes.size());
+    std::copy(bytes.begin(), bytes.end(), e.learned.get());
+  } else {
+    e.form = ChooseForm(e.inventory, v1::DeviceState());
+    IndexAccounts(&*it, v1::DeviceState(), true);
+  }
+}
+
+void Registry::Learn(v1::DeviceState state) {
   const std::string site = SiteOf(state.site());
   const std::string mac = topics::NormalizeMac(state.device().id());
   const std::string key = Key(site, mac.empty() ? state.device().id() : mac);
-  std::string bytes = state.SerializeAsString();
   std::unique_lock lock(mu_);
-  auto [it, fresh] = entries_.try_emplace(key);
-  if (!fresh) IndexAccounts(key, it->second, false);
-  it->second.learned = std::move(bytes);
-  IndexAccounts(key, it->second, true);
+  Store(entries_.try_emplace(key).first, &state);
 }
 
 void Registry::Forget(std::string_view site, std::string_view id) {
@@ -148,16 +194,25 @@ void Registry::Forget(std::string_view site, std::string_view id) {
   std::unique_lock lock(mu_);
   const auto it = entries_.find(key);
   if (it == entries_.end()) return;
-  IndexAccounts(key, it->second, false);
-  it->second.learned.clear();
   if (it->second.inventory) {
-    IndexAccounts(key, it->second, true);
+    Store(it, nullptr);
   } else {
+    IndexAccounts(&*it, Learned(*it), false);
     entries_.erase(it);
   }
 }
 
-absl::StatusOr<std::string> Registry::Find(const std::string& site, std::string_view device) const {
+bool Registry::HasName(const Entries::value_type& entry, std::string_view name) const {
+  for (const auto& account : AccountsOf(entry.second.inventory, Learned(entry))) {
+    for (const auto& n : AccountNames(account)) {
+      if (n == name) return true;
+    }
+  }
+  return false;
+}
+
+absl::StatusOr<Registry::EntryRef> Registry::Find(const std::string& site,
+                                                  std::string_view device) const {
   if (device.empty()) return absl::InvalidArgumentError("device: must not be empty");
   if (device.size() > kMaxNameBytes) {
     return absl::InvalidArgumentError("device: longer than 256 bytes");
@@ -166,16 +221,25 @@ absl::StatusOr<std::string> Registry::Find(const std::string& site, std::string_
     return absl::InvalidArgumentError("site: not a site name (at most 256 bytes, no + # /)");
   }
   const std::string mac = topics::NormalizeMac(device);
-  if (std::string key = Key(site, mac.empty() ? device : mac); entries_.count(key)) return key;
-  auto [first, last] = by_account_.equal_range(Key(site, device));
-  if (first == last) {
+  if (const auto it = entries_.find(Key(site, mac.empty() ? device : mac)); it != entries_.end()) {
+    return &*it;
+  }
+  // The index knows only hashes: a candidate counts if it really has this account.
+  std::vector<EntryRef> found;
+  auto [first, last] = by_name_.equal_range(name_hash_(site, device));
+  for (auto it = first; it != last; ++it) {
+    if (SiteOfKey(it->second->first) == site && HasName(*it->second, device)) {
+      found.push_back(it->second);
+    }
+  }
+  if (found.empty()) {
     return absl::NotFoundError("device " + Quote(device) + " is not known at site " + Quote(site) +
                                ": no inventory entry or reported state has this id or SIP "
                                "account");
   }
-  std::vector<std::string> ids;
-  for (auto it = first; it != last; ++it) ids.emplace_back(IdOf(it->second));
-  if (ids.size() > 1) {
+  if (found.size() > 1) {
+    std::vector<std::string> ids;
+    for (EntryRef e : found) ids.emplace_back(IdOf(e->first));
     std::sort(ids.begin(), ids.end());
     std::string list;
     for (const auto& id : ids) list += (list.empty() ? "" : ", ") + id;
@@ -183,22 +247,31 @@ absl::StatusOr<std::string> Registry::Find(const std::string& site, std::string_
                                       " belongs to several devices (" + list +
                                       "); name the device id or the full account");
   }
-  return first->second;
+  return found.front();
+}
+
+const Form* Registry::ChooseForm(const InventoryDevice* inv, const v1::DeviceState& learned) const {
+  if (inv && !inv->command_form.empty()) {
+    return &pinned_forms_[static_cast<size_t>(inv - inventory_.devices.data())];
+  }
+  return forms_.Find(Pick(inv, &InventoryDevice::vendor, VendorName(learned.device().vendor())),
+                     Pick(inv, &InventoryDevice::model, learned.device().model()),
+                     Pick(inv, &InventoryDevice::firmware, learned.device().firmware()));
 }
 
 absl::StatusOr<Form> Registry::FormOf(const Entry& e, const v1::DeviceState& learned) const {
+  if (e.form) return *e.form;
+  // No form fits: Choose says why.
   const InventoryDevice* inv = e.inventory;
-  if (inv && !inv->command_form.empty()) return CommandForms::Named(inv->command_form);
-  const auto pick = [](const std::string& pinned, const std::string& seen) {
-    return pinned.empty() ? seen : pinned;
-  };
-  const std::string vendor = pick(inv ? inv->vendor : "", VendorName(learned.device().vendor()));
-  return forms_.Choose(vendor, pick(inv ? inv->model : "", learned.device().model()),
-                       pick(inv ? inv->firmware : "", learned.device().firmware()));
+  return forms_.Choose(Pick(inv, &InventoryDevice::vendor, VendorName(learned.device().vendor())),
+                       Pick(inv, &InventoryDevice::model, learned.device().model()),
+                       Pick(inv, &InventoryDevice::firmware, learned.device().firmware()));
 }
 
-absl::StatusOr<Resolved> Registry::ResolveEntry(const std::string& key, const Entry& e) const {
-  const v1::DeviceState learned = Parse(e.learned);
+absl::StatusOr<Resolved> Registry::ResolveEntry(const Entries::value_type& entry,
+                                                const v1::DeviceState& learned) const {
+  const std::string& key = entry.first;
+  const Entry& e = entry.second;
   const InventoryDevice* inv = e.inventory;
   Resolved r;
   r.site = std::string(SiteOfKey(key));
@@ -252,20 +325,22 @@ absl::StatusOr<Resolved> Registry::ResolveEntry(const std::string& key, const En
 absl::StatusOr<Resolved> Registry::Resolve(std::string_view site, std::string_view device) const {
   const std::string s = SiteOf(site);
   std::shared_lock lock(mu_);
-  auto key = Find(s, device);
-  if (!key.ok()) return key.status();
-  return ResolveEntry(*key, entries_.find(*key)->second);
+  auto entry = Find(s, device);
+  if (!entry.ok()) return entry.status();
+  return ResolveEntry(**entry, Learned(**entry));
 }
 
-v1::DeviceInfo Registry::Info(const std::string& key, const Entry& e) const {
+v1::DeviceInfo Registry::Info(const Entries::value_type& entry) const {
+  const std::string& key = entry.first;
+  const Entry& e = entry.second;
   v1::DeviceInfo info;
-  const v1::DeviceState learned = Parse(e.learned);
+  const v1::DeviceState learned = Learned(entry);
   const InventoryDevice* inv = e.inventory;
   info.set_site(std::string(SiteOfKey(key)));
   info.set_id(std::string(IdOf(key)));
-  info.set_source(inv && !e.learned.empty() ? v1::DEVICE_SOURCE_BOTH
-                  : inv                     ? v1::DEVICE_SOURCE_INVENTORY
-                                            : v1::DEVICE_SOURCE_LEARNED);
+  info.set_source(inv && e.learned ? v1::DEVICE_SOURCE_BOTH
+                  : inv            ? v1::DEVICE_SOURCE_INVENTORY
+                                   : v1::DEVICE_SOURCE_LEARNED);
   info.set_brand(inv ? inv->vendor : VendorName(learned.device().vendor()));
   info.set_model(inv && !inv->model.empty() ? inv->model : learned.device().model());
   info.set_firmware(inv && !inv->firmware.empty() ? inv->firmware : learned.device().firmware());
@@ -276,13 +351,13 @@ v1::DeviceInfo Registry::Info(const std::string& key, const Entry& e) const {
     info.set_vendor(learned.device().vendor());
   }
   for (const auto& a : AccountsOf(inv, learned)) info.add_accounts(a);
-  if (auto r = ResolveEntry(key, e); r.ok()) {
+  if (auto r = ResolveEntry(entry, learned); r.ok()) {
     const bool v6 = r->host.find(':') != std::string::npos;
     info.set_address((v6 ? "[" + r->host + "]" : r->host) + ":" + std::to_string(r->port));
     info.set_https(r->https);
     info.set_has_credentials(!r->username.empty());
   }
-  if (!e.learned.empty()) {
+  if (e.learned) {
     *info.mutable_state() = learned;
     *info.mutable_last_seen() = learned.last_seen();
   }
@@ -292,9 +367,9 @@ v1::DeviceInfo Registry::Info(const std::string& key, const Entry& e) const {
 absl::StatusOr<v1::DeviceInfo> Registry::Get(std::string_view site, std::string_view device) const {
   const std::string s = SiteOf(site);
   std::shared_lock lock(mu_);
-  auto key = Find(s, device);
-  if (!key.ok()) return key.status();
-  return Info(*key, entries_.find(*key)->second);
+  auto entry = Find(s, device);
+  if (!entry.ok()) return entry.status();
+  return Info(**entry);
 }
 
 absl::StatusOr<Registry::Page> Registry::List(
@@ -315,7 +390,7 @@ absl::StatusOr<Registry::Page> Registry::List(
   for (; it != entries_.end() && page.devices.size() < page_size; ++it) {
     if (!all && it->first.compare(0, prefix.size(), prefix) != 0) break;
     if (skip(it->first)) continue;
-    page.devices.push_back(Info(it->first, it->second));
+    page.devices.push_back(Info(*it));
   }
   while (it != entries_.end() && skip(it->first)) ++it;  // no empty last page
   const bool more =

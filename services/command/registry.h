@@ -7,8 +7,17 @@
 // for everyone else. Devices are found by id (a MAC in any spelling) or by a
 // SIP account ("1001" or "1001@pbx.example").
 //
-// Sized for 100,000 devices: a learned device is its retained state's bytes
-// plus index entries; everything else is derived when a command needs it.
+// Memory: sized for 100,000 learned devices in a few tens of MB. Per device:
+//  - one std::map node keyed "site/id" (stable: the index points at it), holding
+//    the inventory entry's address, the command form chosen when the state
+//    last changed, and the retained state's bytes without the fields the key
+//    already holds (site, device id, and the MAC when it is the id);
+//  - one 16-byte index record per name it can be found by ("1001@pbx.example"
+//    and "1001"): a 64-bit hash of "site/name" and the map node. Names are not
+//    stored a second time: every candidate is checked against the node's own
+//    accounts, so a hash collision can never resolve the wrong phone.
+// Everything else (address, credentials, accounts) is derived from these when
+// a command needs it.
 // Thread-safe: the bus feeds it while gRPC threads read it.
 #pragma once
 
@@ -19,9 +28,9 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "absl/status/statusor.h"
 #include "command.h"
 #include "command_forms.h"
@@ -49,12 +58,16 @@ class Registry {
   // Checks every inventory device against the command forms; an entry whose
   // vendor/model has no form, or whose command_form is unknown, is refused
   // with its index named.
+  // `name_hash` keys the account index; tests pass one that collides.
+  using NameHash = uint64_t (*)(std::string_view site, std::string_view name);
+  static uint64_t DefaultNameHash(std::string_view site, std::string_view name);
   static absl::StatusOr<std::unique_ptr<Registry>> Create(Inventory inventory, CommandForms forms,
                                                           std::string default_site,
-                                                          int max_number_length = 32);
+                                                          int max_number_length = 32,
+                                                          NameHash name_hash = DefaultNameHash);
 
   // A retained DeviceState arrived (or changed) on the bus.
-  void Learn(const v1::DeviceState& state);
+  void Learn(v1::DeviceState state);
   // The retained state was cleared (empty retained message on its topic).
   void Forget(std::string_view site, std::string_view id);
 
@@ -82,29 +95,47 @@ class Registry {
  private:
   struct Entry {
     const InventoryDevice* inventory = nullptr;  // into inventory_.devices
-    std::string learned;                         // serialized DeviceState; empty if none
+    // The form for the current inventory entry and state; nullptr when none fits (FormOf says
+    // why). Chosen when the entry changes, so a command runs no rule patterns.
+    const Form* form = nullptr;
+    // The learned DeviceState serialized, less the fields named in `elided`; null if none.
+    std::unique_ptr<char[]> learned;
+    uint32_t learned_size = 0;
+    uint8_t elided = 0;  // kSiteElided | kIdElided | kMacElided
   };
+  using Entries = std::map<std::string, Entry, std::less<>>;  // "site/id" -> entry, in list order
+  using EntryRef = const Entries::value_type*;                // map nodes never move
 
-  Registry(Inventory inventory, CommandForms forms, std::string default_site,
-           int max_number_length);
+  Registry(Inventory inventory, CommandForms forms, std::string default_site, int max_number_length,
+           NameHash name_hash);
 
   std::string SiteOf(std::string_view site) const;
-  // The key of the entry named by id or account, or an error status.
-  absl::StatusOr<std::string> Find(const std::string& site, std::string_view device) const;
-  absl::StatusOr<Resolved> ResolveEntry(const std::string& key, const Entry& e) const;
-  v1::DeviceInfo Info(const std::string& key, const Entry& e) const;
+  // The entry named by id or account, or an error status.
+  absl::StatusOr<EntryRef> Find(const std::string& site, std::string_view device) const;
+  // Replaces what the entry learned (nullptr: nothing) and keeps its form and index current.
+  void Store(Entries::iterator it, v1::DeviceState* learned);
+  // The entry's learned state as it arrived (empty if none).
+  static v1::DeviceState Learned(const Entries::value_type& entry);
+  absl::StatusOr<Resolved> ResolveEntry(const Entries::value_type& entry,
+                                        const v1::DeviceState& learned) const;
+  v1::DeviceInfo Info(const Entries::value_type& entry) const;
+  const Form* ChooseForm(const InventoryDevice* inv, const v1::DeviceState& learned) const;
   absl::StatusOr<Form> FormOf(const Entry& e, const v1::DeviceState& learned) const;
-  void IndexAccounts(const std::string& key, const Entry& e, bool add);
+  void IndexAccounts(EntryRef entry, const v1::DeviceState& learned, bool add);
+  bool HasName(const Entries::value_type& entry, std::string_view name) const;
 
   const Inventory inventory_;
   const CommandForms forms_;
   const std::string default_site_;
   const int max_number_length_;
+  const NameHash name_hash_;
+  // The forms of inventory entries with a command_form, by index into inventory_.devices.
+  std::vector<Form> pinned_forms_;
 
   mutable std::shared_mutex mu_;
-  std::map<std::string, Entry, std::less<>> entries_;  // "site/id" -> entry, in list order
-  // "site/account" and "site/user" -> keys of the entries that have it.
-  std::unordered_multimap<std::string, std::string> by_account_;
+  Entries entries_;
+  // name_hash_(site, account) and name_hash_(site, user) -> the entries that have it.
+  absl::btree_multimap<uint64_t, EntryRef> by_name_;
 };
 
 // "yealink" for VENDOR_YEALINK; "" for unspecified.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "topics.h"
+
 namespace phonebus::command {
 namespace {
 
@@ -12,10 +14,11 @@ SecretSources NoSecrets() {
           }};
 }
 
-std::unique_ptr<Registry> Make(const char* json) {
+std::unique_ptr<Registry> Make(const char* json,
+                               Registry::NameHash name_hash = Registry::DefaultNameHash) {
   auto inv = ParseInventory(json, "default", NoSecrets());
   EXPECT_TRUE(inv.ok()) << inv.status();
-  auto r = Registry::Create(*std::move(inv), CommandForms::Defaults(), "default");
+  auto r = Registry::Create(*std::move(inv), CommandForms::Defaults(), "default", 32, name_hash);
   EXPECT_TRUE(r.ok()) << r.status();
   return r.ok() ? *std::move(r) : nullptr;
 }
@@ -244,6 +247,101 @@ TEST(Registry, ListingEverySiteHidesSitesTheCallerMayNotSee) {
   EXPECT_EQ(seen.size(), 5u);
   EXPECT_EQ(pages, 3);  // 2 + 2 + 1: no empty page for the branch's devices after hq's
   EXPECT_TRUE(r->List("*", 1000, "", [](std::string_view) { return false; })->devices.empty());
+}
+
+// The account index keeps only hashes of names: with every name hashing alike, each lookup
+// meets every device, and must still find exactly the devices that have the name.
+TEST(Registry, AccountHashCollisionsNeverResolveTheWrongPhone) {
+  auto r = Make(kInventory, [](std::string_view, std::string_view) -> uint64_t { return 42; });
+  r->Learn(State("default", "aa0000000001", v1::VENDOR_YEALINK, "10.0.0.1", {"5000@a"}));
+  r->Learn(State("default", "aa0000000002", v1::VENDOR_YEALINK, "10.0.0.2", {"6000@b"}));
+  r->Learn(State("hq", "aa0000000003", v1::VENDOR_YEALINK, "10.0.0.3", {"5000@a"}));
+
+  EXPECT_EQ(r->Resolve("", "1001").value().id, "001565aabbcc");
+  EXPECT_EQ(r->Resolve("", "1001@pbx.example").value().id, "001565aabbcc");
+  EXPECT_EQ(r->Resolve("", "5000").value().id, "aa0000000001");
+  EXPECT_EQ(r->Resolve("", "5000@a").value().id, "aa0000000001");
+  EXPECT_EQ(r->Resolve("", "6000").value().id, "aa0000000002");
+  EXPECT_EQ(r->Resolve("hq", "5000").value().id, "aa0000000003");
+  for (const char* unknown : {"7000", "5000@b", "6000@a", "pbx.example", "1001@pbx"}) {
+    EXPECT_EQ(r->Resolve("", unknown).status().code(), absl::StatusCode::kNotFound) << unknown;
+  }
+  EXPECT_EQ(r->Resolve("hq", "6000").status().code(), absl::StatusCode::kNotFound);
+
+  // A real ambiguity is still one, listing exactly the devices that share the account.
+  r->Learn(State("default", "aa0000000004", v1::VENDOR_YEALINK, "10.0.0.4", {"5000@c"}));
+  auto p = r->Resolve("", "5000");
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(p.status().message().find("(aa0000000001, aa0000000004)"), std::string::npos)
+      << p.status();
+
+  // Changing and forgetting a device drops exactly its names.
+  r->Learn(State("default", "aa0000000004", v1::VENDOR_YEALINK, "10.0.0.4", {"8000@c"}));
+  EXPECT_EQ(r->Resolve("", "5000").value().id, "aa0000000001");
+  EXPECT_EQ(r->Resolve("", "8000").value().id, "aa0000000004");
+  r->Forget("default", "aa0000000001");
+  EXPECT_EQ(r->Resolve("", "5000").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(r->Resolve("", "6000").value().id, "aa0000000002");
+  EXPECT_EQ(r->Resolve("hq", "5000@a").value().id, "aa0000000003");
+}
+
+// The registry stores a state without the fields its key holds; what it returns is the state
+// as it arrived, whichever of those fields match the key.
+TEST(Registry, ReturnsTheLearnedStateAsItArrived) {
+  auto r = Make(kInventory);
+  std::vector<v1::DeviceState> states;
+  auto add = [&](const std::string& site, const std::string& id, const std::string& mac) {
+    auto s = State(site, id, v1::VENDOR_YEALINK, "10.0.0.9", {"4000@pbx"});
+    s.mutable_device()->set_mac(mac);
+    s.set_dnd(false);
+    s.set_last_event_id("e-" + id);
+    s.mutable_last_seen()->set_seconds(1700000000);
+    auto* call = s.add_active_calls();
+    call->set_call_id("c1");
+    call->mutable_remote()->set_number("+4930123");
+    states.push_back(s);
+  };
+  add("default", "dd0000000001", "dd0000000001");  // the MAC is the id, as adapters send it
+  add("default", "dd0000000002", "");              // no MAC
+  add("default", "dd0000000003", "dd00000000ff");  // a MAC other than the id
+  add("hq", "DD:00:00:00:00:04", "dd0000000004");  // an id that is a MAC in another spelling
+  add("", "dd0000000005", "dd0000000005");         // no site: the default site
+  for (const auto& s : states) r->Learn(s);
+
+  for (const auto& s : states) {
+    const std::string id = topics::NormalizeMac(s.device().id());
+    auto info = r->Get(s.site(), id);
+    ASSERT_TRUE(info.ok()) << id << ": " << info.status();
+    EXPECT_EQ(info->state().SerializeAsString(), s.SerializeAsString())
+        << id << "\n got " << info->state().DebugString() << "\n want " << s.DebugString();
+    EXPECT_EQ(info->last_seen().seconds(), 1700000000);
+    EXPECT_EQ(info->id(), id);
+  }
+  auto all = r->List("*", 1000, "");
+  ASSERT_TRUE(all.ok());
+  size_t with_state = 0;
+  for (const auto& d : all->devices) with_state += d.has_state();
+  EXPECT_EQ(with_state, states.size());
+}
+
+// The form is chosen when a state arrives; a new model or vendor changes it.
+TEST(Registry, CommandFormFollowsTheReportedModel) {
+  auto r = Make(kInventory);
+  auto s = State("default", "ee0000000001", v1::VENDOR_YEALINK, "10.0.0.1");
+  r->Learn(s);
+  EXPECT_EQ(r->Resolve("", "ee0000000001").value().target.form.name, "yealink-servlet");
+  s.mutable_device()->set_model("T38G");
+  r->Learn(s);
+  EXPECT_EQ(r->Resolve("", "ee0000000001").value().target.form.name, "yealink-cgiserver");
+  EXPECT_EQ(r->Get("", "ee0000000001").value().command_form(), "yealink-cgiserver");
+  s.mutable_device()->set_vendor(v1::VENDOR_UNSPECIFIED);
+  r->Learn(s);
+  auto p = r->Resolve("", "ee0000000001");
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(p.status().message().find("no command form"), std::string::npos) << p.status();
+  // The inventory's vendor wins over the reported one.
+  r->Learn(State("default", "000413aabbcc", v1::VENDOR_YEALINK, "10.0.0.2"));
+  EXPECT_EQ(r->Resolve("", "000413aabbcc").value().target.form.name, "snom");
 }
 
 }  // namespace
