@@ -156,6 +156,7 @@ command::CommanderSettings CommanderAt(const testing::NatsCluster& cluster, int 
   s.mqtt.version = "3.1.1";
   s.mqtt.connect_timeout_s = 3;
   s.log_level = "warn";
+  s.insecure_no_auth = true;  // failover, not callers, is under test (loopback only)
   command::Finish(s);
   return s;
 }
