@@ -19,13 +19,7 @@ fi
 need=()
 command -v buildah >/dev/null || need+=(buildah)
 command -v debootstrap >/dev/null || need+=(debootstrap)
-if [ ${#need[@]} -gt 0 ]; then
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -q
-  $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
-fi
+[ ${#need[@]} -eq 0 ] || bash deploy/local/install-deps.sh --only "${need[@]}"
 
 dir=$(realpath -m "${PHONEBUS_CONTAINER_DIR:-build-container}")
 mkdir -p "$dir"

@@ -3,6 +3,7 @@
 # run locally. Safe to run again; skips apt when everything is present.
 #   install-deps.sh               everything: build, test, run the local stack
 #   install-deps.sh --build-only  just what compiles the binaries (container build stage)
+#   install-deps.sh --only PKG... just these (what one script needs beyond the rest)
 set -euo pipefail
 
 build_packages=(
@@ -27,7 +28,10 @@ packages=(
   openssl                            # tokens for run-stack.sh; certificates for the TLS tests
 )
 
-[ "${1:-}" != "--build-only" ] || packages=("${build_packages[@]}")
+case "${1:-}" in
+  --build-only) packages=("${build_packages[@]}") ;;
+  --only) shift; packages=("$@") ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

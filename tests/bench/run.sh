@@ -9,11 +9,7 @@ cd "$(dirname "$0")/../.."
 
 bash deploy/local/install-deps.sh
 if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -q
-  $SUDO apt-get install -y -q nginx-light
+  bash deploy/local/install-deps.sh --only nginx-light
 fi
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 

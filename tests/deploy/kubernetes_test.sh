@@ -8,13 +8,7 @@ cd "$(dirname "$0")/../.."
 need=()
 command -v kubectl >/dev/null || need+=(kubernetes-client)  # Debian's kubectl
 command -v npm >/dev/null || need+=(nodejs npm)
-if [ ${#need[@]} -gt 0 ]; then
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -q
-  $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
-fi
+[ ${#need[@]} -eq 0 ] || bash deploy/local/install-deps.sh --only "${need[@]}"
 
 work=$(realpath -m "${PHONEBUS_BUILD_DIR:-build}/deploy-validate")
 mkdir -p "$work"
