@@ -52,9 +52,12 @@ absl::StatusOr<Range> ParseRange(std::string_view text) {
     masked[i] = static_cast<unsigned char>(range.base[i] & (left >= 8 ? 0xFF : 0xFF << (8 - left)));
   }
   if (masked != range.base) {
-    return absl::InvalidArgumentError("'" + std::string(text) +
-                                      "' has host bits set under its prefix (the network is " +
-                                      net::ip::make_address_v6(masked).to_string() + ")");
+    const auto network = net::ip::make_address_v6(masked);
+    return absl::InvalidArgumentError(
+        "'" + std::string(text) + "' has host bits set under its prefix (the network is " +
+        (address.is_v4() ? net::ip::make_address_v4(net::ip::v4_mapped, network).to_string()
+                         : network.to_string()) +
+        "/" + std::to_string(bits) + ")");
   }
   return range;
 }

@@ -11,9 +11,9 @@ TEST(UrlSecrets, MatchesOnlyTheExactSecret) {
   const UrlSecrets secrets({kSecret});
   EXPECT_TRUE(secrets.Matches(kSecret));
   const std::string s = kSecret;
-  for (const auto& wrong : {std::string(), s.substr(0, s.size() - 1), s + "x", "x" + s,
-                            std::string("zk3-q_9.Xy~Lm0pQ7rT2"), std::string(s.size(), 'A'),
-                            std::string("yealink")}) {
+  for (const auto& wrong :
+       {std::string(), s.substr(0, s.size() - 1), s + "x", "x" + s,
+        std::string("zk3-q_9.Xy~Lm0pQ7rT2"), std::string(s.size(), 'A'), std::string("yealink")}) {
     EXPECT_FALSE(secrets.Matches(wrong)) << wrong;
   }
 }
@@ -43,8 +43,7 @@ TEST(CheckUrlSecret, LongEnoughAndUrlSafeWithoutQuotingIt) {
 TEST(ParseUrlSecrets, OneSecretPerLineBlankLinesIgnored) {
   auto secrets = ParseUrlSecrets("\n  new-secret-0123456789\r\n\nold-secret-0123456789\n");
   ASSERT_TRUE(secrets.ok()) << secrets.status();
-  EXPECT_EQ(*secrets,
-            (std::vector<std::string>{"new-secret-0123456789", "old-secret-0123456789"}));
+  EXPECT_EQ(*secrets, (std::vector<std::string>{"new-secret-0123456789", "old-secret-0123456789"}));
   EXPECT_FALSE(ParseUrlSecrets("\n\n").ok());
   const auto bad = ParseUrlSecrets("new-secret-0123456789\ntoo-short\n");
   ASSERT_FALSE(bad.ok());
