@@ -144,6 +144,11 @@ TEST(CliConfig, EveryActionUrlCarriesTheUrlSecretInItsPath) {
       {"config", "snom", "--adapter-url", "http://10.0.0.5:8080", "--insecure-no-url-secret"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("http://10.0.0.5:8080/snom/"), std::string::npos) << r.out;
+  // --help names the settings, never the secret the environment holds.
+  r = RunCli({"config", "--help"}, {"PHONEBUS_URL_SECRET=" + secret});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("PHONEBUS_URL_SECRET"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(secret), std::string::npos) << r.out;
 }
 
 TEST(CliUsage, EnvironmentSuppliesSettingsAndIsChecked) {
