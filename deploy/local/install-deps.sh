@@ -22,6 +22,7 @@ packages=(
   clang-format                       # the style check in .ci/run
   mosquitto mosquitto-clients
   curl python3                       # test and bench scripts: HTTP requests, free ports
+  openssl                            # the HTTPS tests make their certificates at test time
 )
 
 [ "${1:-}" != "--build-only" ] || packages=("${build_packages[@]}")
