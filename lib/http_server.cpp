@@ -1,12 +1,33 @@
-#include "http_server.h"
+#include "http_server.h"  // first: its net.h fixes Boost 1.74's include order
 
+#include <boost/beast/ssl.hpp>
 #include <list>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
 
 #include "log.h"
+#include "tls_files.h"
 
 namespace phonebus::http_server {
+namespace {
+
+// What the acceptor needs to know of a session of either kind.
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  // Called on Shutdown and to make room: an idle connection closes now; a busy
+  // one is left alone.
+  virtual void CloseIfIdle() = 0;
+
+  std::atomic<bool> idle{false};     // waiting for a request's first byte
+  std::atomic<bool> evicted{false};  // chosen to make room; not chosen twice
+};
+
+// How many connections a full server looks through for an idle one to close.
+constexpr int kEvictionScan = 256;
+
+}  // namespace
 
 struct Server::State {
   net::io_context& ioc;
@@ -14,29 +35,53 @@ struct Server::State {
   Limits limits;
   Handler handler;
   RejectObserver on_reject;
+  const TlsFiles* tls;
   std::atomic<size_t> connections{0};
   std::atomic<size_t> in_flight{0};
   std::atomic<bool> draining{false};
 
-  // Live sessions, so Shutdown can close the idle ones.
+  // Live sessions, oldest first, so Shutdown can close the idle ones and a
+  // full server can make room.
   std::mutex mu;
-  std::list<std::weak_ptr<class Session>> sessions;
+  std::list<std::weak_ptr<SessionBase>> sessions;
+  // Its own lock: a session may be destroyed while `mu` is held (the last
+  // reference dropped in a loop over `sessions`).
+  std::mutex source_mu;
+  std::unordered_map<std::string, size_t> per_source;
 
-  State(net::io_context& io, Limits l, Handler h, RejectObserver r)
+  State(net::io_context& io, Limits l, Handler h, RejectObserver r, const TlsFiles* t)
       : ioc(io),
         acceptor(net::make_strand(io)),
         limits(l),
         handler(std::move(h)),
-        on_reject(std::move(r)) {}
+        on_reject(std::move(r)),
+        tls(t) {}
 
   void Reject(std::string_view reason, const std::string& peer) {
     if (on_reject) on_reject(reason, peer);
+  }
+
+  // Closes the oldest idle connection; false when none of the oldest is idle.
+  bool EvictIdle() {
+    std::lock_guard lock(mu);
+    int looked = 0;
+    for (auto& weak : sessions) {
+      if (++looked > kEvictionScan) break;
+      auto session = weak.lock();
+      if (session && session->idle.load() && !session->evicted.exchange(true)) {
+        session->CloseIfIdle();
+        return true;
+      }
+    }
+    return false;
   }
 };
 
 namespace {
 
 using State = Server::State;
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 // Beast consumes the request line before the fields, so a parsed target
 // within the limit means the fields overflowed.
@@ -90,51 +135,102 @@ std::optional<Refusal> CheckRequest(beast::error_code ec, const RequestParser& p
   return std::nullopt;
 }
 
-class Session : public std::enable_shared_from_this<Session> {
- public:
-  Session(tcp::socket&& socket, std::shared_ptr<State> state)
-      : stream_(std::move(socket)),
-        state_(std::move(state)),
-        buffer_(HeaderBufferBytes(state_->limits) + state_->limits.max_body_bytes) {
-    beast::error_code ec;
-    const auto ep = stream_.socket().remote_endpoint(ec);
-    if (!ec) peer_ip_ = ep.address().to_string();
-    state_->connections.fetch_add(1, std::memory_order_relaxed);
-  }
-  ~Session() { state_->connections.fetch_sub(1, std::memory_order_relaxed); }
+namespace {
 
-  void Run(std::list<std::weak_ptr<Session>>::iterator self_entry) {
+template <class Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+ public:
+  // `tls` is null for a plain connection.
+  Session(tcp::socket&& socket, std::shared_ptr<State> state, std::string peer_ip,
+          std::shared_ptr<net::ssl::context> tls)
+      : tls_(std::move(tls)),
+        stream_(MakeStream(std::move(socket), tls_.get())),
+        state_(std::move(state)),
+        buffer_(HeaderBufferBytes(state_->limits) + state_->limits.max_body_bytes),
+        peer_ip_(std::move(peer_ip)) {}
+  ~Session() override {
+    state_->connections.fetch_sub(1, std::memory_order_relaxed);
+    std::lock_guard lock(state_->source_mu);
+    if (auto it = state_->per_source.find(peer_ip_);
+        it != state_->per_source.end() && --it->second == 0) {
+      state_->per_source.erase(it);
+    }
+  }
+
+  void Run(std::list<std::weak_ptr<SessionBase>>::iterator self_entry) {
     self_entry_ = self_entry;
     registered_ = true;
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
-  }
-
-  // Refuses the connection at once (too many connections).
-  void RunOverloaded() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      self->state_->Reject("too_many_connections", self->peer_ip_);
-      self->Send({503, "too many connections"}, /*keep_alive=*/false);
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      self->Handshake([self] { self->WaitForRequest(); });
     });
   }
 
-  // Called on Shutdown: an idle connection closes now; a busy one after its reply.
-  void CloseIfIdle() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->idle_) self->Close();
+  // Refuses the connection at once, saying why (too many connections).
+  void RunOverloaded(std::string_view reason, std::string text) {
+    net::dispatch(stream_.get_executor(),
+                  [self = this->shared_from_this(), reason, text = std::move(text)]() mutable {
+                    self->state_->Reject(reason, self->peer_ip_);
+                    self->Handshake([self, text = std::move(text)]() mutable {
+                      self->Send({503, std::move(text)}, /*keep_alive=*/false);
+                    });
+                  });
+  }
+
+  void CloseIfIdle() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      if (self->idle.load()) return self->Close();
+      self->evicted = false;  // busy after all: may be chosen again later
     });
   }
 
  private:
+  static Stream MakeStream(tcp::socket&& socket, net::ssl::context* tls) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *tls);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
+  auto& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  // TLS first (within the request deadline: a handshake is part of a request);
+  // plain connections go straight on.
+  template <class Next>
+  void Handshake(Next next) {
+    if constexpr (kTls) {
+      Lowest().expires_after(state_->limits.request_timeout);
+      // Evictable like an idle connection: a phone's handshake takes
+      // milliseconds, a flood's silent sockets never finish one.
+      idle = true;
+      auto done = [self = this->shared_from_this(),
+                   next = std::move(next)](beast::error_code ec) mutable {
+        self->idle = false;
+        if (ec) {
+          self->state_->Reject("tls_handshake_failed", self->peer_ip_);
+          log::Debug("TLS handshake failed", {{"peer", self->peer_ip_}, {"error", ec.message()}});
+          return self->Close();
+        }
+        next();
+      };
+      stream_.async_handshake(net::ssl::stream_base::server, std::move(done));
+    } else {
+      next();
+    }
+  }
+
   // Between keep-alive requests the connection may idle; once bytes arrive the
   // whole request must follow within request_timeout.
   void WaitForRequest() {
     if (state_->draining) return Close();
     if (buffer_.size() > 0) return ReadRequest();
-    idle_ = true;
-    stream_.expires_after(state_->limits.idle_timeout);
+    idle = true;
+    Lowest().expires_after(state_->limits.idle_timeout);
     stream_.async_read_some(buffer_.prepare(1024),
-                            [self = shared_from_this()](beast::error_code ec, size_t n) {
-                              self->idle_ = false;
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                              self->idle = false;
                               if (ec)
                                 return self->Close();  // idle timeout, peer closed, or shutdown
                               self->buffer_.commit(n);
@@ -147,17 +243,17 @@ class Session : public std::enable_shared_from_this<Session> {
     LimitParser(state_->limits, *parser_);
     // A timer of our own rather than the stream's expiry: an expired
     // tcp_stream is closed, and the slow client should still read its 408.
-    stream_.expires_never();
+    Lowest().expires_never();
     timed_out_ = false;
     request_timer_.expires_after(state_->limits.request_timeout);
-    request_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    request_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
       if (ec) return;  // cancelled: the request arrived
       self->timed_out_ = true;
       beast::error_code ignored;
-      self->stream_.socket().cancel(ignored);
+      self->Lowest().socket().cancel(ignored);
     });
     http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
                        self->request_timer_.cancel();
                        self->OnRead(ec);
                      });
@@ -166,7 +262,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRead(beast::error_code ec) {
     if (timed_out_) return Refuse("timeout", 408, "request not received in time");
     if (ec == http::error::end_of_stream || ec == net::error::connection_reset ||
-        ec == net::error::operation_aborted) {
+        ec == net::error::operation_aborted || ec == net::error::eof ||
+        ec == net::ssl::error::stream_truncated) {
       return Close();
     }
     if (auto refusal = CheckRequest(ec, *parser_, state_->limits)) {
@@ -178,11 +275,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void Dispatch(const http::request<http::string_body>& req) {
     keep_alive_ = req.keep_alive() && !state_->draining;
     head_ = req.method() == http::verb::head;
-    stream_.expires_never();  // the reply comes from us, not the peer
+    Lowest().expires_never();  // the reply comes from us, not the peer
     state_->in_flight.fetch_add(1, std::memory_order_relaxed);
     Request request{req.method(), req.target(), peer_ip_, keep_alive_};
     // The reply may come from another thread: hop back onto this strand.
-    state_->handler(request, [self = shared_from_this()](Response response) {
+    state_->handler(request, [self = this->shared_from_this()](Response response) {
       net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         self->state_->in_flight.fetch_sub(1, std::memory_order_relaxed);
         self->Send(std::move(response), self->keep_alive_ && !self->state_->draining);
@@ -207,9 +304,9 @@ class Session : public std::enable_shared_from_this<Session> {
     res->body() = std::move(response.body);
     res->prepare_payload();
     if (head_) res->body().clear();  // Content-Length stays that of the GET
-    stream_.expires_after(state_->limits.request_timeout);
+    Lowest().expires_after(state_->limits.request_timeout);
     http::async_write(stream_, *res,
-                      [self = shared_from_this(), res](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
                         if (ec || !self->keep_alive_) return self->Close();
                         self->head_ = false;
                         self->WaitForRequest();
@@ -218,8 +315,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
+    Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    Lowest().close();
+    idle = false;
     std::lock_guard lock(state_->mu);
     if (registered_) {
       state_->sessions.erase(self_entry_);
@@ -227,7 +325,8 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<net::ssl::context> tls_;  // outlives stream_, which uses it
+  Stream stream_;
   net::steady_timer request_timer_{stream_.get_executor()};
   std::shared_ptr<State> state_;
   beast::flat_buffer buffer_;
@@ -236,43 +335,68 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = false;
   bool timed_out_ = false;
   bool head_ = false;
-  bool idle_ = false;
   bool registered_ = false;  // in state_->sessions (refused ones never are)
-  std::list<std::weak_ptr<Session>>::iterator self_entry_;
+  std::list<std::weak_ptr<SessionBase>>::iterator self_entry_;
 };
 
-namespace {
+template <class S>
+void Admit(const std::shared_ptr<State>& state, std::shared_ptr<S> session, bool over_total,
+           bool over_source) {
+  if (over_source) {
+    return session->RunOverloaded("too_many_connections_from_source",
+                                  "too many connections from one address");
+  }
+  if (over_total) return session->RunOverloaded("too_many_connections", "too many connections");
+  std::list<std::weak_ptr<SessionBase>>::iterator entry;
+  {
+    std::lock_guard lock(state->mu);
+    entry = state->sessions.insert(state->sessions.end(), session);
+  }
+  session->Run(entry);
+}
 
 void Accept(std::shared_ptr<State> state) {
-  state->acceptor.async_accept(
-      net::make_strand(state->ioc), [state](beast::error_code ec, tcp::socket socket) {
-        if (ec == net::error::operation_aborted || !state->acceptor.is_open()) return;
-        if (!ec) {
-          socket.set_option(tcp::no_delay(true), ec);
-          auto session = std::make_shared<Session>(std::move(socket), state);
-          if (state->connections.load() > state->limits.max_connections) {
-            session->RunOverloaded();
-          } else {
-            std::list<std::weak_ptr<Session>>::iterator entry;
-            {
-              std::lock_guard lock(state->mu);
-              entry = state->sessions.insert(state->sessions.end(), session);
-            }
-            session->Run(entry);
-          }
-        } else {
-          // EMFILE and friends: log and keep accepting rather than dying.
-          log::Warn("accept failed", {{"error", ec.message()}});
-        }
-        Accept(state);
-      });
+  state->acceptor.async_accept(net::make_strand(state->ioc), [state](beast::error_code ec,
+                                                                     tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !state->acceptor.is_open()) return;
+    if (!ec) {
+      socket.set_option(tcp::no_delay(true), ec);
+      std::string peer;
+      if (const auto ep = socket.remote_endpoint(ec); !ec) peer = ep.address().to_string();
+      // At the limit, an idle connection makes room: sockets that send
+      // nothing must not keep phones out.
+      const bool over_total =
+          state->connections.fetch_add(1) >= state->limits.max_connections && !state->EvictIdle();
+      bool over_source = false;
+      {
+        std::lock_guard lock(state->source_mu);
+        const size_t n = ++state->per_source[peer];
+        over_source = state->limits.max_connections_per_source > 0 &&
+                      n > state->limits.max_connections_per_source;
+      }
+      if (state->tls) {
+        Admit(state,
+              std::make_shared<Session<TlsStream>>(std::move(socket), state, peer,
+                                                   state->tls->Current()),
+              over_total, over_source);
+      } else {
+        Admit(state,
+              std::make_shared<Session<PlainStream>>(std::move(socket), state, peer, nullptr),
+              over_total, over_source);
+      }
+    } else {
+      // EMFILE and friends: log and keep accepting rather than dying.
+      log::Warn("accept failed", {{"error", ec.message()}});
+    }
+    Accept(state);
+  });
 }
 
 }  // namespace
 
 Server::Server(net::io_context& ioc, const tcp::endpoint& endpoint, Limits limits, Handler handler,
-               RejectObserver on_reject)
-    : state_(std::make_shared<State>(ioc, limits, std::move(handler), std::move(on_reject))) {
+               RejectObserver on_reject, const TlsFiles* tls)
+    : state_(std::make_shared<State>(ioc, limits, std::move(handler), std::move(on_reject), tls)) {
   auto& acceptor = state_->acceptor;
   acceptor.open(endpoint.protocol());
   acceptor.set_option(net::socket_base::reuse_address(true));

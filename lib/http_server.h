@@ -1,7 +1,13 @@
-// HTTP/1.1 server plumbing on Boost.Beast: accept, limits, timeouts, keep-alive,
-// and a one-line reason with every error status. The application sees only
-// whole, size-checked GET/HEAD requests and answers through a callback that
-// may run on any thread (the adapter answers after its outbox write).
+// HTTP/1.1 server plumbing on Boost.Beast, plain or over TLS: accept, limits,
+// timeouts, keep-alive, and a one-line reason with every error status. The
+// application sees only whole, size-checked GET/HEAD requests and answers
+// through a callback that may run on any thread (the adapter answers after its
+// outbox write).
+//
+// Hostile clients: every connection has a deadline for each request (slow
+// senders get 408), at most max_connections_per_source come from one address,
+// and at max_connections a new connection closes the oldest idle one rather
+// than being refused, so a flood of idle sockets cannot lock phones out.
 #pragma once
 
 #include <atomic>
@@ -14,6 +20,10 @@
 
 #include "net.h"
 
+namespace phonebus {
+class TlsFiles;
+}
+
 namespace phonebus::http_server {
 
 struct Limits {
@@ -24,7 +34,8 @@ struct Limits {
   std::chrono::milliseconds request_timeout{10000};
   // Time a keep-alive connection may sit idle between requests: closed.
   std::chrono::milliseconds idle_timeout{30000};
-  size_t max_connections = 20000;  // over it: 503 and close
+  size_t max_connections = 20000;         // over it, with none idle to close: 503 and close
+  size_t max_connections_per_source = 0;  // from one IP address; over it: 503. 0: no limit
 };
 
 struct Request {
@@ -70,8 +81,10 @@ using RejectObserver = std::function<void(std::string_view reason, const std::st
 class Server {
  public:
   // Binds and listens at once, so a bad address fails start-up with a clear error.
+  // With `tls` (which must outlive the server) every connection speaks HTTPS,
+  // each with the certificate current when it was accepted.
   Server(net::io_context& ioc, const tcp::endpoint& endpoint, Limits limits, Handler handler,
-         RejectObserver on_reject = nullptr);
+         RejectObserver on_reject = nullptr, const TlsFiles* tls = nullptr);
   ~Server();
 
   tcp::endpoint local_endpoint() const;

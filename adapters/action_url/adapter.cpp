@@ -19,6 +19,26 @@ int64_t NowMicros(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
 }
 
+// One answer for every request that is not admitted, whatever the reason, so a
+// prober learns nothing about secrets, paths or the allow-list.
+constexpr std::string_view kForbidden = "forbidden";
+
+cidr::AllowList AllowListOf(const AdapterSettings& settings) {
+  auto list = cidr::AllowList::Parse(settings.allow_sources);
+  if (!list.ok()) {
+    throw std::runtime_error("--allow-source: " + std::string(list.status().message()));
+  }
+  return *list;
+}
+
+FailureLimiter::Options LimiterOptions(const AdapterSettings& s) {
+  FailureLimiter::Options o;
+  o.max_failures = s.refuse_after_failures;
+  o.window = std::chrono::seconds(s.failure_window_s);
+  o.hold_off = std::chrono::seconds(s.refuse_for_s);
+  return o;
+}
+
 }  // namespace
 
 ActionUrlHandler::ActionUrlHandler(const AdapterSettings& settings, outbox::Outbox& outbox,
@@ -29,7 +49,14 @@ ActionUrlHandler::ActionUrlHandler(const AdapterSettings& settings, outbox::Outb
       ready_(std::move(ready)),
       events_(registry.AddCounter("phonebus_events_total", "Events accepted, by family and kind")),
       rejects_(registry.AddCounter("phonebus_rejects_total", "Requests refused, by reason")),
-      content_type_(mqtt_client::ContentType(settings.mqtt)) {
+      content_type_(mqtt_client::ContentType(settings.mqtt)),
+      secrets_(settings.url_secrets),
+      allowed_(AllowListOf(settings)),
+      failures_(LimiterOptions(settings)) {
+  if (secrets_.empty() && !settings.insecure_no_url_secret) {
+    throw std::runtime_error(
+        "--url-secret-file: Action URLs need a secret (or --insecure-no-url-secret)");
+  }
   registry.AddGaugeCallback("phonebus_outbox_depth", "Events accepted and not yet published",
                             [&outbox] { return static_cast<double>(outbox.depth()); });
   registry.AddGaugeCallback("phonebus_outbox_bytes", "Bytes of unpublished events on disk",
@@ -64,7 +91,7 @@ void ActionUrlHandler::Reject(std::string_view reason, unsigned status, std::str
 }
 
 void ActionUrlHandler::Handle(const http_server::Request& request, http_server::Reply reply) {
-  const auto [path, query] = url::SplitTarget(request.target);
+  auto [path, query] = url::SplitTarget(request.target);
   if (path == "/healthz") return reply({200, "ok"});
   if (path == "/readyz") {
     return ready_() ? reply({200, "ready"}) : reply({503, "not ready: shutting down"});
@@ -72,6 +99,52 @@ void ActionUrlHandler::Handle(const http_server::Request& request, http_server::
   if (path == "/metrics") {
     return reply({200, registry_.Render(), "text/plain; version=0.0.4; charset=utf-8"});
   }
+  if (!Admit(path, request, reply)) return;
+  Route(path, query, request, std::move(reply));
+}
+
+bool ActionUrlHandler::Admit(std::string_view& path, const http_server::Request& request,
+                             const http_server::Reply& reply) {
+  if (!allowed_.Allows(request.peer_ip)) {
+    CountReject("source_not_allowed");
+    log::Info("request refused", {{"reason", "source_not_allowed"}, {"peer", request.peer_ip}});
+    reply({403, std::string(kForbidden)});
+    return false;
+  }
+  if (secrets_.empty()) return true;  // --insecure-no-url-secret
+  const std::string source = cidr::SourceKey(request.peer_ip);
+  const auto now = FailureLimiter::Clock::now();
+  if (failures_.Refused(source, now)) {
+    // Not evaluated at all: guessing gets no answer while refused. Not logged
+    // per request either (the start of the hold-off was).
+    CountReject("source_refused");
+    reply({429, "too many refused requests from this address; try later"});
+    return false;
+  }
+  // "/{secret}/{rest}": the secret is cut off here and never reaches a log,
+  // an error message or the event.
+  std::string_view rest = path.substr(path.empty() ? 0 : 1);
+  const auto slash = rest.find('/');
+  const std::string_view presented = rest.substr(0, slash);
+  if (!secrets_.Matches(presented)) {
+    CountReject("bad_secret");
+    const bool refused = failures_.Fail(source, now);
+    log::Info("request refused", {{"reason", "bad_secret"}, {"peer", request.peer_ip}});
+    if (refused) {
+      log::Warn("refusing an address that keeps failing",
+                {{"peer", request.peer_ip},
+                 {"source", source},
+                 {"for_s", std::to_string(settings_.refuse_for_s)}});
+    }
+    reply({403, std::string(kForbidden)});
+    return false;
+  }
+  path = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+  return true;
+}
+
+void ActionUrlHandler::Route(std::string_view path, std::string_view query,
+                             const http_server::Request& request, http_server::Reply reply) {
   // /{family} or /{family}/{event}
   std::string_view rest = path.substr(path.empty() ? 0 : 1);
   const auto slash = rest.find('/');
@@ -200,22 +273,64 @@ Adapter::Adapter(AdapterSettings settings) : settings_(std::move(settings)) {
       log::Warn("cannot read retained device states", {{"error", std::string(st.message())}});
     }
   });
-  const auto hp = settings::ParseHostPort("--listen", settings_.listen);
+  server_ = Listen("--listen", settings_.listen, nullptr);
+  if (!settings_.tls_listen.empty()) {
+    auto files = TlsFiles::Load(settings_.tls_cert_file, settings_.tls_key_file);
+    if (!files.ok()) {
+      const std::string message(files.status().message());
+      const bool cert = message.find("certificate file") < message.find("key file");
+      throw std::runtime_error((cert ? "--tls-cert-file: " : "--tls-key-file: ") +
+                               std::string(message));
+    }
+    tls_files_ = std::move(*files);
+    tls_server_ = Listen("--tls-listen", settings_.tls_listen, tls_files_.get());
+    tls_reload_timer_ = std::make_unique<net::steady_timer>(ioc_);
+  }
+}
+
+std::unique_ptr<http_server::Server> Adapter::Listen(const std::string& setting,
+                                                     const std::string& listen,
+                                                     const TlsFiles* tls) {
+  const auto hp = settings::ParseHostPort(setting, listen);
   boost::system::error_code ec;
   const auto address = net::ip::make_address(hp.host, ec);
-  if (ec) throw std::runtime_error("--listen: '" + hp.host + "' is not an IP address");
+  if (ec) throw std::runtime_error(setting + ": '" + hp.host + "' is not an IP address");
   try {
-    server_ = std::make_unique<http_server::Server>(
+    return std::make_unique<http_server::Server>(
         ioc_, tcp::endpoint(address, hp.port), settings_.Limits(),
         [h = handler_.get()](const http_server::Request& r, http_server::Reply reply) {
           h->Handle(r, std::move(reply));
         },
         [h = handler_.get()](std::string_view reason, const std::string&) {
           h->CountReject(reason);
-        });
+        },
+        tls);
   } catch (const boost::system::system_error& e) {
-    throw std::runtime_error("--listen " + settings_.listen + ": " + e.code().message());
+    throw std::runtime_error(setting + " " + listen + ": " + e.code().message());
   }
+}
+
+// Certificates are renewed in place (cert-manager, certbot): new connections
+// get the new pair, open ones keep theirs. A broken pair is reported and the
+// old one kept, so a bad renewal never takes HTTPS down.
+void Adapter::WatchTlsFiles() {
+  tls_reload_timer_->expires_after(std::chrono::milliseconds(settings_.tls_reload_ms));
+  tls_reload_timer_->async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    std::string error;
+    switch (tls_files_->ReloadIfChanged(&error)) {
+      case TlsFiles::Reload::kReloaded:
+        log::Info("TLS certificate reloaded", {{"cert_file", settings_.tls_cert_file}});
+        break;
+      case TlsFiles::Reload::kFailed:
+        log::Error("TLS certificate not reloaded, keeping the previous one",
+                   {{"error", error}, {"cert_file", settings_.tls_cert_file}});
+        break;
+      case TlsFiles::Reload::kUnchanged:
+        break;
+    }
+    WatchTlsFiles();
+  });
 }
 
 Adapter::~Adapter() { Shutdown(); }
@@ -224,10 +339,20 @@ void Adapter::Start() {
   publisher_->Start();
   work_.emplace(net::make_work_guard(ioc_));
   server_->Start();
+  if (tls_server_) {
+    tls_server_->Start();
+    WatchTlsFiles();
+  }
   for (int i = 0; i < settings_.threads; ++i) threads_.emplace_back([this] { ioc_.run(); });
-  log::Info("adapter listening", {{"address", settings_.listen},
-                                  {"site", settings_.site},
-                                  {"durability", settings_.durability}});
+  if (settings_.url_secrets.empty()) {
+    log::Warn("Action URLs are accepted without a secret (--insecure-no-url-secret)");
+  }
+  log::Info("adapter listening",
+            {{"address", settings_.listen},
+             {"tls_address", settings_.tls_listen},
+             {"url_secret", settings_.url_secrets.empty() ? "not required" : "required"},
+             {"site", settings_.site},
+             {"durability", settings_.durability}});
 }
 
 void Adapter::Shutdown() {
@@ -238,9 +363,14 @@ void Adapter::Shutdown() {
   // listener closes.
   std::this_thread::sleep_for(std::chrono::milliseconds(settings_.shutdown_grace_ms));
   server_->Shutdown();
+  if (tls_server_) {
+    tls_server_->Shutdown();
+    net::post(ioc_, [this] { tls_reload_timer_->cancel(); });
+  }
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(settings_.drain_timeout_s);
-  while (server_->in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
+  while ((server_->in_flight() > 0 || (tls_server_ && tls_server_->in_flight() > 0)) &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   publisher_->Stop(std::chrono::duration_cast<std::chrono::milliseconds>(

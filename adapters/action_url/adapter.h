@@ -1,7 +1,7 @@
 // phonebus-adapter: Action URLs in, durable protobuf events out.
 //
-// ActionUrlHandler is the request logic (route, parse, normalise, fold into
-// device state, append to the outbox, answer); Adapter wires it to the HTTP
+// ActionUrlHandler is the request logic (admit, route, parse, normalise, fold
+// into device state, append to the outbox, answer); Adapter wires it to the HTTP
 // server, the outbox publisher and the MQTT client, so tests run the whole
 // adapter in-process exactly as main() does.
 #pragma once
@@ -14,12 +14,16 @@
 #include <vector>
 
 #include "adapter_settings.h"
+#include "cidr.h"
 #include "device_state.h"
+#include "failure_limiter.h"
 #include "http_server.h"
 #include "metrics.h"
 #include "mqtt_client.h"
 #include "outbox.h"
 #include "outbox_publisher.h"
+#include "tls_files.h"
+#include "url_secret.h"
 
 namespace phonebus::adapter {
 
@@ -34,6 +38,13 @@ class ActionUrlHandler {
   void SeedState(const std::string& payload);
 
  private:
+  // Who may send an Action URL: an allowed source, not refused for earlier
+  // failures, with the URL secret as the first path segment. On success
+  // `path` is left as the path after the secret; otherwise the reply is sent.
+  bool Admit(std::string_view& path, const http_server::Request& request,
+             const http_server::Reply& reply);
+  void Route(std::string_view path, std::string_view query, const http_server::Request& request,
+             http_server::Reply reply);
   void HandleEvent(std::string_view family, std::string_view event, std::string_view query,
                    const http_server::Request& request, http_server::Reply reply);
   void Reject(std::string_view reason, unsigned status, std::string text,
@@ -47,6 +58,9 @@ class ActionUrlHandler {
   metrics::Family<metrics::Counter>& events_;
   metrics::Family<metrics::Counter>& rejects_;
   std::string content_type_;
+  const UrlSecrets secrets_;
+  const cidr::AllowList allowed_;
+  FailureLimiter failures_;
 
   std::mutex state_mu_;  // orders state folding with outbox appends
   DeviceStates states_;
@@ -61,12 +75,18 @@ class Adapter {
 
   void Start();
   tcp::endpoint endpoint() const { return server_->local_endpoint(); }
+  // The HTTPS listener's address; only with --tls-listen.
+  tcp::endpoint tls_endpoint() const { return tls_server_->local_endpoint(); }
   // Graceful stop: not ready, stop accepting, finish in-flight requests, give
   // the publisher drain_timeout to empty the outbox (the rest stays on disk).
   void Shutdown();
   bool ready() const { return !draining_; }
 
  private:
+  std::unique_ptr<http_server::Server> Listen(const std::string& setting, const std::string& listen,
+                                              const TlsFiles* tls);
+  void WatchTlsFiles();
+
   AdapterSettings settings_;
   metrics::Registry registry_;
   std::unique_ptr<outbox::Outbox> outbox_;
@@ -78,6 +98,9 @@ class Adapter {
   // socket (waiting for its group fsync): its answer is posted to them.
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   std::unique_ptr<http_server::Server> server_;
+  std::unique_ptr<TlsFiles> tls_files_;
+  std::unique_ptr<http_server::Server> tls_server_;
+  std::unique_ptr<net::steady_timer> tls_reload_timer_;
   std::vector<std::thread> threads_;
   std::atomic<bool> draining_{false};
   bool stopped_ = false;

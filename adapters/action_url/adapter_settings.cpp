@@ -1,5 +1,7 @@
 #include "adapter_settings.h"
 
+#include "url_secret.h"
+
 namespace phonebus::adapter {
 
 using settings::Add;
@@ -33,8 +35,43 @@ void AddSettings(CLI::App& app, AdapterSettings& s) {
       ->check(CLI::Range(10, 600000));
   Add(app, "--idle-timeout-ms", s.idle_timeout_ms, "Keep-alive idle time before closing")
       ->check(CLI::Range(10, 3600000));
-  Add(app, "--max-connections", s.max_connections, "Open connections; more get 503")
+  Add(app, "--max-connections", s.max_connections,
+      "Open connections; at it a new one closes the oldest idle one, or gets 503")
       ->check(CLI::Range(1, 1000000));
+  Add(app, "--max-connections-per-source", s.max_connections_per_source,
+      "Open connections from one IP address; more get 503 (0: no limit)")
+      ->check(CLI::Range(0, 1000000));
+  settings::AddSecret(app, "--url-secret", s.url_secret,
+                      "Secret every Action URL carries as its first path segment "
+                      "(prefer --url-secret-file)");
+  Add(app, "--url-secret-file", s.url_secret_file,
+      "File holding the URL secret; one per line, each accepted (rotation)");
+  app.add_flag("--insecure-no-url-secret", s.insecure_no_url_secret,
+               "Accept Action URLs without a secret (anyone who can reach the adapter can "
+               "publish events)")
+      ->envname(settings::EnvName("--insecure-no-url-secret"));
+  Add(app, "--allow-source", s.allow_sources,
+      "Addresses (CIDR) Action URLs are accepted from; repeat or comma-separate; "
+      "0.0.0.0/0,::/0 for any")
+      ->delimiter(',');
+  Add(app, "--refuse-after-failures", s.refuse_after_failures,
+      "Refused Action URLs from one address within --failure-window-s before it is refused "
+      "outright")
+      ->check(CLI::Range(1, 1000000));
+  Add(app, "--failure-window-s", s.failure_window_s, "Window for --refuse-after-failures")
+      ->check(CLI::Range(1, 86400));
+  Add(app, "--refuse-for-s", s.refuse_for_s,
+      "How long an address that kept failing is refused (429)")
+      ->check(CLI::Range(1, 86400));
+  Add(app, "--tls-listen", s.tls_listen,
+      "Address for HTTPS Action URLs, health and metrics (host:port); none if empty");
+  Add(app, "--tls-cert-file", s.tls_cert_file,
+      "PEM certificate chain for --tls-listen; re-read when it changes");
+  Add(app, "--tls-key-file", s.tls_key_file,
+      "PEM private key for --tls-listen; re-read when it changes");
+  Add(app, "--tls-reload-ms", s.tls_reload_ms,
+      "How often the certificate and key files are checked for changes")
+      ->check(CLI::Range(50, 3600000));
   auto& p = s.softphone;
   for (auto& [flag, field] : std::initializer_list<std::pair<const char*, std::string*>>{
            {"--softphone-param-action", &p.action},
@@ -55,6 +92,47 @@ void AddSettings(CLI::App& app, AdapterSettings& s) {
   settings::AddLogLevel(app, s.log_level);
 }
 
+void FinishSecurity(AdapterSettings& s) {
+  if (!s.url_secret.empty() && !s.url_secret_file.empty()) {
+    throw CLI::ValidationError("--url-secret", "give --url-secret or --url-secret-file, not both");
+  }
+  if (!s.url_secret_file.empty()) {
+    auto secrets =
+        ParseUrlSecrets(settings::ReadSecretFile("--url-secret-file", s.url_secret_file));
+    if (!secrets.ok()) {
+      throw CLI::ValidationError("--url-secret-file", "'" + s.url_secret_file + "': " +
+                                                          std::string(secrets.status().message()));
+    }
+    s.url_secrets = std::move(*secrets);
+  } else if (!s.url_secret.empty()) {
+    if (auto st = CheckUrlSecret(s.url_secret); !st.ok()) {
+      throw CLI::ValidationError("--url-secret", std::string(st.message()));
+    }
+    s.url_secrets = {s.url_secret};
+  }
+  if (s.url_secrets.empty() && !s.insecure_no_url_secret) {
+    throw CLI::ValidationError(
+        "--url-secret-file",
+        "Action URLs need a secret: give --url-secret-file (or PHONEBUS_URL_SECRET), or "
+        "--insecure-no-url-secret to accept them from anyone who can reach the adapter");
+  }
+  if (!s.url_secrets.empty() && s.insecure_no_url_secret) {
+    throw CLI::ValidationError("--insecure-no-url-secret", "contradicts the URL secret given");
+  }
+  if (auto list = cidr::AllowList::Parse(s.allow_sources); !list.ok()) {
+    throw CLI::ValidationError("--allow-source", std::string(list.status().message()));
+  }
+  if (!s.tls_listen.empty()) {
+    settings::ParseHostPort("--tls-listen", s.tls_listen);
+    if (s.tls_cert_file.empty())
+      throw CLI::ValidationError("--tls-cert-file", "needed for --tls-listen");
+    if (s.tls_key_file.empty())
+      throw CLI::ValidationError("--tls-key-file", "needed for --tls-listen");
+  } else if (!s.tls_cert_file.empty() || !s.tls_key_file.empty()) {
+    throw CLI::ValidationError("--tls-listen", "needed with --tls-cert-file and --tls-key-file");
+  }
+}
+
 void Finish(AdapterSettings& s) {
   settings::ParseHostPort("--listen", s.listen);
   settings::Finish(s.mqtt);
@@ -62,6 +140,7 @@ void Finish(AdapterSettings& s) {
     throw CLI::ValidationError("--site", "must be non-empty without '+', '#' or '/'");
   }
   if (s.outbox_dir.empty()) throw CLI::ValidationError("--outbox-dir", "must not be empty");
+  FinishSecurity(s);
   settings::ApplyLogLevel(s.log_level);
 }
 
@@ -72,6 +151,7 @@ http_server::Limits AdapterSettings::Limits() const {
   l.request_timeout = std::chrono::milliseconds(request_timeout_ms);
   l.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
   l.max_connections = static_cast<size_t>(max_connections);
+  l.max_connections_per_source = static_cast<size_t>(max_connections_per_source);
   return l;
 }
 

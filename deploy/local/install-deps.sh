@@ -25,7 +25,7 @@ packages=(
   mosquitto mosquitto-clients
   curl python3                       # test and bench scripts: HTTP requests, free ports
   nats-server                        # tests only: a three-node MQTT cluster for the broker failover test
-  openssl                            # tokens for run-stack.sh; certificates for the TLS tests
+  openssl                            # tokens for run-stack.sh; certificates for the TLS and HTTPS tests
 )
 
 case "${1:-}" in

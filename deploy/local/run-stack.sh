@@ -6,6 +6,9 @@
 # listed in the commander's inventory, so `phonebus dial` rings them and
 # `phonebus watch` shows their calls. The commander requires a bearer token:
 # the CLI's is in phonebus-data/cli-token (export PHONEBUS_TOKEN_FILE=...).
+# Action URLs carry a per-site secret as their first path segment: it is made
+# once into $PHONEBUS_DATA_DIR/url-secret (default phonebus-data/) and given to
+# the adapter and to `phonebus config`.
 # Ctrl-C (or SIGTERM) stops what this script started, by PID.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,6 +23,12 @@ cmake --build "$build" -j "$(nproc)" --target "${targets[@]}"
 
 data=${PHONEBUS_DATA_DIR:-$PWD/phonebus-data}
 mkdir -p "$data/mosquitto"
+secret_file="$data/url-secret"
+if [ ! -s "$secret_file" ]; then
+  # 24 random bytes, URL-safe base64: 32 characters phones send without encoding.
+  (umask 077 && head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=' >"$secret_file")
+fi
+secret=$(head -n 1 "$secret_file")
 # Children in their own process groups: Ctrl-C reaches only this script,
 # which then stops them in order.
 set -m
@@ -47,22 +56,24 @@ pids+=($!)
 sleep 0.5
 
 "$build/adapters/action_url/phonebus-adapter" \
-  --mqtt-broker "tcp://127.0.0.1:$broker_port" --outbox-dir "$data/outbox" "$@" &
+  --mqtt-broker "tcp://127.0.0.1:$broker_port" --outbox-dir "$data/outbox" \
+  --url-secret-file "$secret_file" "$@" &
 pids+=($!)
 
 inventory=()
 if $demo; then
-  cat > "$data/demo-phones.json" <<JSON
+  # The phones load what `phonebus config` prints for this adapter URL (secret included).
+  (umask 077 && cat > "$data/demo-phones.json") <<JSON
 {"phones": [
   {"id": "001565aabbcc", "family": "yealink-servlet", "model": "T46S", "port": 9001,
    "auth": "digest", "username": "admin", "password": "demo-yealink",
-   "account": "1001@pbx.example", "adapter_url": "http://127.0.0.1:8080", "talk_time_ms": 5000},
+   "account": "1001@pbx.example", "adapter_url": "http://127.0.0.1:8080/$secret", "talk_time_ms": 5000},
   {"id": "000413aabbcc", "family": "snom", "model": "D785", "port": 9002,
    "auth": "basic", "username": "admin", "password": "demo-snom",
-   "account": "1002@pbx.example", "adapter_url": "http://127.0.0.1:8080", "talk_time_ms": 5000}
+   "account": "1002@pbx.example", "adapter_url": "http://127.0.0.1:8080/$secret", "talk_time_ms": 5000}
 ]}
 JSON
-  cat > "$data/demo-inventory.json" <<JSON
+  (umask 077 && cat > "$data/demo-inventory.json") <<JSON
 {"devices": [
   {"id": "001565aabbcc", "vendor": "yealink", "model": "T46S", "address": "127.0.0.1:9001",
    "username": "admin", "password": "demo-yealink", "account": "1001@pbx.example"},
@@ -94,10 +105,11 @@ phonebus is running:
   adapter    http://127.0.0.1:8080   (health /healthz, metrics /metrics)
   commander  127.0.0.1:50051 gRPC    (metrics http://127.0.0.1:9091/metrics)
   broker     tcp://127.0.0.1:$broker_port
+  URL secret $secret_file   (phones: $cli config yealink --adapter-url http://127.0.0.1:8080 --url-secret-file $secret_file)
 The CLI's token for the commander (in each shell that runs phonebus):
       export PHONEBUS_TOKEN_FILE=$token_file
 Try:  $cli watch --mqtt-broker tcp://127.0.0.1:$broker_port
-      curl 'http://127.0.0.1:8080/yealink/incoming_call?mac=001565aabbcc&call_id=1&remote=%2B4930123'
+      curl "http://127.0.0.1:8080/\$(cat $secret_file)/yealink/incoming_call?mac=001565aabbcc&call_id=1&remote=%2B4930123"
 MSG
 $demo && cat <<MSG >&2
       $cli devices

@@ -1,8 +1,5 @@
 #include "auth.h"
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
-
 #include <algorithm>
 #include <fstream>
 #include <set>
@@ -56,16 +53,10 @@ std::string ApiClient::SitesText() const {
   return out;
 }
 
-Tokens::Digest Tokens::Sha256(std::string_view text) {
-  Digest d;
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), d.data());
-  return d;
-}
-
 absl::StatusOr<Tokens> Tokens::Parse(std::string_view text) {
   Tokens tokens;
   std::set<std::string, std::less<>> names;
-  std::set<Digest> hashes;
+  std::set<SecretDigest> hashes;
   size_t number = 0;
   while (!text.empty()) {
     const size_t nl = text.find('\n');
@@ -144,10 +135,10 @@ absl::StatusOr<Tokens> Tokens::Load(const std::string& path) {
 }
 
 const ApiClient* Tokens::Find(std::string_view token) const {
-  const Digest presented = Sha256(token);
+  const SecretDigest presented = Sha256(token);
   const ApiClient* found = nullptr;
   for (const auto& e : entries_) {  // no early exit
-    if (CRYPTO_memcmp(e.hash.data(), presented.data(), presented.size()) == 0) found = &e.client;
+    if (SameDigest(e.hash, presented)) found = &e.client;
   }
   return found;
 }

@@ -11,13 +11,13 @@
 // PERMISSION_DENIED. Pure (no gRPC), so tests need no server.
 #pragma once
 
-#include <array>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "secret_digest.h"
 
 namespace phonebus::command {
 
@@ -44,12 +44,10 @@ class Tokens {
   size_t size() const { return entries_.size(); }
 
  private:
-  using Digest = std::array<unsigned char, 32>;
   struct Entry {
-    Digest hash;
+    SecretDigest hash;
     ApiClient client;
   };
-  static Digest Sha256(std::string_view text);
   std::vector<Entry> entries_;
 };
 

@@ -56,6 +56,7 @@ struct Config {
   unsigned short nginx_port = 0;  // 0: no nginx runs, no ratio
   std::string broker = "tcp://127.0.0.1:1883";
   std::string site = "bench";
+  std::string path_prefix;  // "/<url secret>", as phonebus config provisions
   int adapter_pid = 0;
   int broker_pid = 0;
   double duration_s = 10;
@@ -131,7 +132,8 @@ std::string YealinkTarget(uint64_t seq, int devices) {
 }
 
 std::string RequestBytes(const Run& run, uint64_t seq, bool keep_alive) {
-  std::string r = "GET " + YealinkTarget(seq, run.config->devices) + " HTTP/1.1\r\nHost: ";
+  std::string r = "GET " + run.config->path_prefix + YealinkTarget(seq, run.config->devices) +
+                  " HTTP/1.1\r\nHost: ";
   r.append(run.host).append("\r\nUser-Agent: Yealink SIP-T46S 66.86.0.15\r\n");
   r.append(keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
   return r;
@@ -752,6 +754,8 @@ int Main(int argc, char** argv) {
   app.add_option("--mqtt-broker", config.broker, "Broker the adapter publishes to")
       ->capture_default_str();
   app.add_option("--site", config.site, "The adapter's --site")->capture_default_str();
+  app.add_option("--path-prefix", config.path_prefix,
+                 "Put before every Action URL path: /<the adapter's URL secret>");
   app.add_option("--adapter-pid", config.adapter_pid, "Adapter PID, for CPU and peak RSS");
   app.add_option("--broker-pid", config.broker_pid, "mosquitto PID, for CPU");
   app.add_option("--duration", config.duration_s, "Seconds per throughput run")

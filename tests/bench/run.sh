@@ -48,15 +48,19 @@ pids+=($!)
 wait_port "$nginx_port" "$tmp/nginx/err.log"
 
 adapter_port=$(free_port)
+# Phones send the URL secret as the first path segment; so does the bench.
+secret=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+(umask 077 && echo "$secret" >"$tmp/url-secret")
 "$build/adapters/action_url/phonebus-adapter" --listen "127.0.0.1:$adapter_port" \
   --mqtt-broker "tcp://127.0.0.1:$broker_port" --outbox-dir "$tmp/outbox" --site bench \
-  --log-level warn 2>"$tmp/adapter.log" &
+  --url-secret-file "$tmp/url-secret" --log-level warn 2>"$tmp/adapter.log" &
 adapter_pid=$!
 pids+=("$adapter_pid")
 wait_port "$adapter_port" "$tmp/adapter.log"
 
 rc=0
 "$build/tests/bench/adapter_bench" --adapter-port "$adapter_port" --nginx-port "$nginx_port" \
+  --path-prefix "/$secret" \
   --mqtt-broker "tcp://127.0.0.1:$broker_port" --site bench --adapter-pid "$adapter_pid" \
   --broker-pid "$broker_pid" "$@" || rc=$?
 

@@ -65,8 +65,12 @@ for bin in phonebus-adapter phonebus-commander phonebus; do
 done
 echo "ok   --help from the image: phonebus-adapter, phonebus-commander, phonebus"
 
+# Action URLs carry the site's URL secret as their first path segment.
+secret=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+
 # Only the data volume is writable: an outbox anywhere else cannot be created.
-in_image /usr/local/bin/phonebus-adapter --outbox-dir /outbox --listen 127.0.0.1:0 >"$tmp/ro.log" 2>&1 &
+in_image /usr/local/bin/phonebus-adapter --outbox-dir /outbox --listen 127.0.0.1:0 \
+  --url-secret "$secret" >"$tmp/ro.log" 2>&1 &
 ro=$!
 pids+=("$ro")
 for _ in $(seq 100); do kill -0 "$ro" 2>/dev/null || break; sleep 0.1; done
@@ -81,11 +85,11 @@ mosquitto_sub -h 127.0.0.1 -p "$broker_port" -t 'phonebus/v1/+/device/+/event/#'
 sub=$!
 pids+=("$sub")
 in_image /usr/local/bin/phonebus-adapter --listen "127.0.0.1:$port" \
-  --mqtt-broker "tcp://127.0.0.1:$broker_port" >"$tmp/adapter.log" 2>&1 &
+  --mqtt-broker "tcp://127.0.0.1:$broker_port" --url-secret "$secret" >"$tmp/adapter.log" 2>&1 &
 pids+=($!)
 wait_port "$port" "$tmp/adapter.log"
 code=$(curl -s -o "$tmp/answer" -w '%{http_code}' \
-  "http://127.0.0.1:$port/yealink/incoming_call?mac=00:15:65:aa:bb:cc&call_id=7&remote=%2B4930123")
+  "http://127.0.0.1:$port/$secret/yealink/incoming_call?mac=00:15:65:aa:bb:cc&call_id=7&remote=%2B4930123")
 [ "$code" = 200 ] || fail "adapter in the image answered $code: $(cat "$tmp/answer")"
 wait "$sub" || fail "no event on the broker; adapter log: $(cat "$tmp/adapter.log")"
 grep -q '^phonebus/v1/default/device/001565aabbcc/event/' "$tmp/event.txt" ||

@@ -219,6 +219,9 @@ class Child {
 // How the suite starts the adapter and commander and addresses them: one helper each, so a new
 // required setting (a URL secret, a bearer token) is one edit.
 
+// The site's Action URL secret, as `phonebus config` puts it into the phones' URLs.
+constexpr char kUrlSecret[] = "fault-suite-url-secret-0123";
+
 struct AdapterSetup {
   unsigned short port = 0;
   std::string broker;
@@ -230,7 +233,7 @@ std::vector<std::string> AdapterArgs(const AdapterSetup& s) {
   return {"--listen", "127.0.0.1:" + std::to_string(s.port), "--site", s.site, "--mqtt-broker",
           s.broker, "--outbox-dir", s.outbox_dir, "--log-level", "warn",
           // Stopping at the end of a scenario should not wait for load balancers.
-          "--shutdown-grace-ms", "0", "--drain-timeout", "10"};
+          "--shutdown-grace-ms", "0", "--drain-timeout", "10", "--url-secret", kUrlSecret};
 }
 
 // A Yealink call_established Action URL, as a phone fires it, tagged with fault_seq. 50 phones.
@@ -240,10 +243,11 @@ std::string ActionUrlTarget(uint64_t seq) {
   std::snprintf(mac, sizeof mac, "0015650%05d", device);
   const std::string ext = std::to_string(1000 + device);
   const std::string s = std::to_string(seq);
-  return "/yealink/call_established?mac=" + std::string(mac) + "&ip=10.20.0." +
-         std::to_string(device + 1) + "&model=T46S&firmware=66.86.0.15&active_url=" + ext +
-         "%40pbx.example&active_user=" + ext + "&local=" + ext + "&remote=%2B4930" +
-         std::to_string(1000000 + seq) + "&call_id=" + s + "&fault_seq=" + s;
+  return "/" + std::string(kUrlSecret) + "/yealink/call_established?mac=" + std::string(mac) +
+         "&ip=10.20.0." + std::to_string(device + 1) +
+         "&model=T46S&firmware=66.86.0.15&active_url=" + ext + "%40pbx.example&active_user=" + ext +
+         "&local=" + ext + "&remote=%2B4930" + std::to_string(1000000 + seq) + "&call_id=" + s +
+         "&fault_seq=" + s;
 }
 
 struct CommanderSetup {

@@ -2,7 +2,8 @@
 // (Beast's parser under the server's limits, lib/http_server CheckRequest), then the adapter's
 // handler (route, query, dialect, normalise, device state, outbox), as many requests as a
 // kept-alive connection carries. Input: what a client sends on one connection
-// ("GET /yealink/incoming_call?mac=...&remote=%2B49... HTTP/1.1\r\nHost: x\r\n\r\n").
+// ("GET /fuzz-url-secret-0123456789/yealink/incoming_call?mac=...&remote=%2B49... HTTP/1.1\r\nHost:
+// x\r\n\r\n").
 //
 // Checked beyond not crashing: every answer is one the adapter documents (never a 5xx: the
 // outbox is drained after each input, so it is never full), every error carries a reason, and
@@ -12,6 +13,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <string>
 
 #include "adapter.h"
@@ -67,6 +69,9 @@ struct Fixture {
     // Smaller than the defaults so that inputs of a few KiB reach every limit.
     settings.max_url_bytes = 512;
     settings.max_header_bytes = 1024;
+    settings.url_secrets = {"fuzz-url-secret-0123456789"};  // the seeds carry it
+    // Never held off: an answer must depend on its own input, not on earlier ones.
+    settings.refuse_after_failures = std::numeric_limits<int>::max();
     limits = settings.Limits();
     auto opened = outbox::Outbox::Open(settings.OutboxOptions());
     Check(opened.ok(), "cannot open the outbox");
@@ -146,6 +151,7 @@ bool Documented(unsigned status) {
     case 200:  // accepted, or health and metrics
     case 400:  // malformed HTTP, query or event
     case 404:  // unknown path
+    case 403:  // wrong URL secret or source
     case 405:  // not GET or HEAD
     case 413:  // body over the limit
     case 414:  // URL over the limit

@@ -19,6 +19,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
+constexpr const char* kUrlSecret = "cli-test-secret-0123456789";
+const std::string kAt = std::string("/") + kUrlSecret;
+
 struct Run {
   int exit_code;
   std::string output;
@@ -35,14 +38,25 @@ Run RunAdapter(const std::string& args, const std::string& env = {}) {
 }
 
 TEST(AdapterCli, HelpListsEverySettingWithItsEnvironmentVariable) {
-  const auto r = RunAdapter("--help", "PHONEBUS_MQTT_PASSWORD=hunter2-secret");
+  const auto r = RunAdapter(
+      "--help", "PHONEBUS_MQTT_PASSWORD=hunter2-secret PHONEBUS_URL_SECRET=url-hunter2-secret");
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* s : {"--listen", "PHONEBUS_LISTEN", "--mqtt-broker", "PHONEBUS_MQTT_BROKER",
-                        "--durability", "--outbox-max-mb", "--max-url-bytes", "--config",
-                        "--softphone-param-remote-party", "--payload-format", "--mqtt-version"}) {
+  for (const char* s :
+       {"--listen", "PHONEBUS_LISTEN", "--mqtt-broker", "PHONEBUS_MQTT_BROKER", "--durability",
+        "--outbox-max-mb", "--max-url-bytes", "--config", "--softphone-param-remote-party",
+        "--payload-format", "--mqtt-version", "--url-secret-file", "--insecure-no-url-secret",
+        "--allow-source", "--tls-cert-file", "--tls-key-file", "--tls-listen",
+        "--refuse-after-failures", "--max-connections-per-source"}) {
     EXPECT_NE(r.output.find(s), std::string::npos) << s;
   }
   EXPECT_EQ(r.output.find("hunter2-secret"), std::string::npos);
+}
+
+TEST(AdapterCli, NoUrlSecretIsAStartUpErrorUnlessExplicitlyInsecure) {
+  auto r = RunAdapter("--outbox-dir /tmp/phonebus-cli-unused");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--url-secret-file"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--insecure-no-url-secret"), std::string::npos) << r.output;
 }
 
 TEST(AdapterCli, BadSettingsStopStartUpNamingTheSetting) {
@@ -50,16 +64,45 @@ TEST(AdapterCli, BadSettingsStopStartUpNamingTheSetting) {
     std::string args;
     std::string named;
   };
+  char tmpl[] = "/tmp/phonebus-cli-secret-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  std::ofstream(dir + "/short") << "short-secret\n";  // 12 characters
+  std::ofstream(dir + "/garbage.pem") << "not a certificate\n";
+  std::ofstream(dir + "/url-secret") << kUrlSecret << "\n";
+  const std::string ok = " --url-secret-file " + dir + "/url-secret";
+  const std::string tls = " --tls-listen 127.0.0.1:0";
+  for (const auto& c : std::vector<Case>{
+           {"--url-secret-file " + dir + "/missing", "--url-secret-file"},
+           {"--url-secret-file " + dir + "/short", "--url-secret-file"},
+           {"--url-secret short", "--url-secret"},
+           {"--url-secret " + std::string(kUrlSecret) + ok, "--url-secret"},
+           {"--insecure-no-url-secret" + ok, "--insecure-no-url-secret"},
+           {"--allow-source 10.0.0.1/8" + ok, "--allow-source"},
+           {"--allow-source nonsense" + ok, "--allow-source"},
+           {"--tls-cert-file x.pem --tls-key-file y.pem" + ok, "--tls-listen"},
+           {tls + " --tls-key-file " + dir + "/garbage.pem" + ok, "--tls-cert-file"},
+           {tls + " --tls-cert-file " + dir + "/garbage.pem --tls-key-file " + dir +
+                "/garbage.pem" + ok,
+            "--tls-cert-file"},
+       }) {
+    const auto r =
+        RunAdapter(c.args + " --mqtt-broker tcp://127.0.0.1:1 --outbox-dir " + dir + "/outbox");
+    EXPECT_NE(r.exit_code, 0) << c.args;
+    EXPECT_NE(r.output.find(c.named), std::string::npos) << c.args << ": " << r.output;
+    EXPECT_EQ(r.output.find(kUrlSecret), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("short-secret"), std::string::npos) << r.output;
+  }
   for (const auto& c : std::vector<Case>{{"--listen nonsense", "--listen"},
                                          {"--durability sometimes", "--durability"},
                                          {"--mqtt-broker http://x:1", "--mqtt-broker"},
                                          {"--mqtt-version 4", "--mqtt-version"},
                                          {"--site a/b", "--site"},
                                          {"--listen 999.1.1.1:80", "--listen"}}) {
-    const auto r = RunAdapter(c.args + " --outbox-dir /tmp/phonebus-cli-unused");
+    const auto r = RunAdapter(c.args + ok + " --outbox-dir /tmp/phonebus-cli-unused");
     EXPECT_NE(r.exit_code, 0) << c.args;
     EXPECT_NE(r.output.find(c.named), std::string::npos) << c.args << ": " << r.output;
   }
+  std::filesystem::remove_all(dir);
 }
 
 class AdapterProcessTest : public ::testing::Test {
@@ -101,12 +144,15 @@ class AdapterProcessTest : public ::testing::Test {
 
 TEST_F(AdapterProcessTest, ConfigFileAndEnvironmentAreRead) {
   const auto port = testing::FreePort();
+  std::ofstream(dir_ + "/url-secret") << kUrlSecret << "\n";
   std::ofstream(dir_ + "/adapter.toml") << "listen = \"127.0.0.1:" << port << "\"\n"
-                                        << "outbox-dir = \"" << dir_ << "/outbox\"\n";
+                                        << "outbox-dir = \"" << dir_ << "/outbox\"\n"
+                                        << "url-secret-file = \"" << dir_ << "/url-secret\"\n";
   Spawn({"--config", dir_ + "/adapter.toml"},
         {"PHONEBUS_MQTT_BROKER=" + broker_.uri(), "PHONEBUS_SITE=fromenv"});
   ASSERT_TRUE(WaitHealthy(port));
-  EXPECT_EQ(testing::HttpGet(port, "/yealink/dnd_on?mac=001565aabbcc").status, 200);
+  EXPECT_EQ(testing::HttpGet(port, kAt + "/yealink/dnd_on?mac=001565aabbcc").status, 200);
+  EXPECT_EQ(testing::HttpGet(port, "/yealink/dnd_on?mac=001565aabbcc").status, 403);
   EXPECT_TRUE(std::filesystem::exists(dir_ + "/outbox"));
   const auto metrics = testing::HttpGet(port, "/metrics").body;
   EXPECT_NE(metrics.find("phonebus_events_total{family=\"yealink\",kind=\"dnd_on\"} 1"),
@@ -117,10 +163,11 @@ TEST_F(AdapterProcessTest, ConfigFileAndEnvironmentAreRead) {
 TEST_F(AdapterProcessTest, SigtermDrainsAndExitsCleanly) {
   const auto port = testing::FreePort();
   Spawn({"--listen=127.0.0.1:" + std::to_string(port), "--mqtt-broker=" + broker_.uri(),
-         "--outbox-dir=" + dir_ + "/outbox"});
+         "--outbox-dir=" + dir_ + "/outbox"},
+        {std::string("PHONEBUS_URL_SECRET=") + kUrlSecret});
   ASSERT_TRUE(WaitHealthy(port));
   for (int i = 0; i < 50; ++i) {
-    ASSERT_EQ(testing::HttpGet(port, "/yealink/dnd_on?mac=001565aabbcc").status, 200);
+    ASSERT_EQ(testing::HttpGet(port, kAt + "/yealink/dnd_on?mac=001565aabbcc").status, 200);
   }
   kill(pid_, SIGTERM);
   int status = 0;

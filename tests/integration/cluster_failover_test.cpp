@@ -36,10 +36,13 @@ std::string TempDir() {
   return mkdtemp(tmpl);
 }
 
+constexpr char kUrlSecret[] = "cluster-url-secret-0123456789";
+
 // The one place this test spells an Action URL (path and query), the way a
 // Yealink fires it.
 std::string ActionUrl(const std::string& event, const std::string& mac, const std::string& params) {
-  return "/yealink/" + event + "?mac=" + mac + (params.empty() ? "" : "&" + params);
+  return "/" + std::string(kUrlSecret) + "/yealink/" + event + "?mac=" + mac +
+         (params.empty() ? "" : "&" + params);
 }
 
 // The event id from the adapter's "ok <event_id>" answer.
@@ -135,6 +138,7 @@ adapter::AdapterSettings AdapterAt(const testing::NatsCluster& cluster, int firs
   s.listen = "127.0.0.1:0";
   s.site = "hq";
   s.instance = instance;
+  s.url_secrets = {kUrlSecret};
   s.mqtt.brokers = cluster.uris(first);
   s.mqtt.version = "3.1.1";
   s.mqtt.connect_timeout_s = 3;
@@ -262,8 +266,9 @@ TEST(ClusterFailover, NothingAnsweredIsLostAndCommandersKeepDialing) {
   stream_a.Pause(false);
   stream_b.Pause(false);
   ASSERT_TRUE(stream_b.WaitMore(50, 20s));
+  // Wherever B is now: under load it may have moved while node 0 restarted.
   const int node_b = cluster.NodeOf("phonebus-adapter-b-");
-  ASSERT_EQ(node_b, 1);
+  ASSERT_GE(node_b, 0);
   cluster.Kill(node_b);
   ASSERT_TRUE(WaitUntil(
       [&] {

@@ -102,6 +102,7 @@ TEST_F(MqttSecurityTest, AdapterPublishesOverTlsWithItsLogin) {
   s.site = "hq";
   s.instance = "test";
   s.mqtt = Login("adapter", "adapter-pw-1c9e");
+  s.url_secret = "mqtt-security-url-secret-01";
   s.outbox_dir = dir_ + "/outbox";
   s.drain_timeout_s = 2;
   s.log_level = "error";
@@ -109,7 +110,8 @@ TEST_F(MqttSecurityTest, AdapterPublishesOverTlsWithItsLogin) {
   adapter::Adapter adapter(s);
   adapter.Start();
   const auto r = testing::HttpGet(adapter.endpoint().port(),
-                                  "/yealink/incoming_call?mac=00:15:65:AA:BB:01&ip=10.1.2.3"
+                                  "/mqtt-security-url-secret-01/yealink/incoming_call"
+                                  "?mac=00:15:65:AA:BB:01&ip=10.1.2.3"
                                   "&call_id=7&remote=%2B4930123456");
   ASSERT_EQ(r.status, 200) << r.body;
   const std::string event = "phonebus/v1/hq/device/001565aabb01/event/call_incoming";

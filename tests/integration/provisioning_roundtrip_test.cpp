@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -19,6 +20,8 @@ namespace phonebus::adapter {
 namespace {
 
 using namespace std::chrono_literals;
+
+constexpr const char* kUrlSecret = "provisioning-secret-0123";
 
 std::string RunCli(const std::string& args) {
   std::string out;
@@ -97,6 +100,8 @@ class ProvisioningRoundTrip : public ::testing::Test {
     s.mqtt.brokers = {broker_.uri()};
     s.outbox_dir = dir_ + "/outbox";
     s.log_level = "warn";
+    s.url_secrets = {kUrlSecret};
+    std::ofstream(dir_ + "/url-secret") << kUrlSecret << "\n";
     adapter_ = std::make_unique<Adapter>(s);
     adapter_->Start();
   }
@@ -109,13 +114,18 @@ class ProvisioningRoundTrip : public ::testing::Test {
   // events the subscriber received.
   std::vector<v1::PhoneEvent> SendAll(const std::string& family, const std::string& extra = {}) {
     testing::Subscriber sub(broker_.uri(), "phonebus/v1/prov/device/+/event/+");
-    const auto output = RunCli("config " + family + " --adapter-url http://127.0.0.1:8080" + extra);
+    const auto output = RunCli("config " + family + " --adapter-url http://127.0.0.1:8080" +
+                               " --url-secret-file " + dir_ + "/url-secret" + extra);
+    EXPECT_NE(output.find("http://127.0.0.1:8080/" + std::string(kUrlSecret) + "/"),
+              std::string::npos)
+        << output;
     const auto vendor = family == "yealink" ? phonesim::Vendor::kYealink
                         : family == "snom"  ? phonesim::Vendor::kSnom
                                             : phonesim::Vendor::kSoftphone;
     const auto targets = Targets(vendor, output);
     EXPECT_GE(targets.size(), 5u) << output;
     for (const auto& target : targets) {
+      EXPECT_EQ(target.rfind("/" + std::string(kUrlSecret) + "/", 0), 0u) << target;
       const auto r = testing::HttpGet(adapter_->endpoint().port(), target);
       EXPECT_EQ(r.status, 200) << target << " -> " << r.body;
     }
@@ -124,6 +134,9 @@ class ProvisioningRoundTrip : public ::testing::Test {
     for (const auto& m : sub.messages()) {
       v1::PhoneEvent e;
       EXPECT_TRUE(e.ParseFromString(m.payload));
+      // Only the path carries the secret: nothing of it reaches the bus.
+      EXPECT_EQ(m.topic.find(kUrlSecret), std::string::npos);
+      EXPECT_EQ(m.payload.find(kUrlSecret), std::string::npos) << m.topic;
       events.push_back(e);
     }
     return events;

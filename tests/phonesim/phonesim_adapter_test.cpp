@@ -18,6 +18,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
+constexpr const char* kUrlSecret = "phonesim-url-secret-42";
+
 class PhonesimToAdapter : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -30,6 +32,7 @@ class PhonesimToAdapter : public ::testing::Test {
     s.mqtt.brokers = {broker_.uri()};
     s.outbox_dir = dir_ + "/outbox";
     s.log_level = "warn";
+    s.url_secrets = {kUrlSecret};
     adapter_ = std::make_unique<adapter::Adapter>(s);
     adapter_->Start();
   }
@@ -37,8 +40,9 @@ class PhonesimToAdapter : public ::testing::Test {
     adapter_.reset();
     std::filesystem::remove_all(dir_);
   }
+  // With the URL secret, as `phonebus config` puts it into every Action URL.
   std::string adapter_url() const {
-    return "http://127.0.0.1:" + std::to_string(adapter_->endpoint().port());
+    return "http://127.0.0.1:" + std::to_string(adapter_->endpoint().port()) + "/" + kUrlSecret;
   }
 
   std::string dir_;

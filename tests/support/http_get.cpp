@@ -4,11 +4,17 @@
 
 namespace phonebus::testing {
 
-HttpResult SendRaw(unsigned short port, const std::string& bytes,
-                   std::chrono::milliseconds timeout) {
+HttpResult SendRawFrom(const std::string& source, unsigned short port, const std::string& bytes,
+                       std::chrono::milliseconds timeout) {
   net::io_context ioc;
   beast::tcp_stream stream(ioc);
   HttpResult result;
+  if (!source.empty()) {
+    beast::error_code ec;
+    stream.socket().open(tcp::v4(), ec);
+    if (!ec) stream.socket().bind(tcp::endpoint(net::ip::make_address(source), 0), ec);
+    if (ec) return result;
+  }
   beast::flat_buffer buffer;
   http::response<http::string_body> res;
   stream.expires_after(timeout);
@@ -27,10 +33,21 @@ HttpResult SendRaw(unsigned short port, const std::string& bytes,
   return result;
 }
 
+HttpResult SendRaw(unsigned short port, const std::string& bytes,
+                   std::chrono::milliseconds timeout) {
+  return SendRawFrom("", port, bytes, timeout);
+}
+
+HttpResult HttpGetFrom(const std::string& source, unsigned short port, const std::string& target,
+                       std::chrono::milliseconds timeout) {
+  return SendRawFrom(source, port,
+                     "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+                     timeout);
+}
+
 HttpResult HttpGet(unsigned short port, const std::string& target,
                    std::chrono::milliseconds timeout) {
-  return SendRaw(
-      port, "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", timeout);
+  return HttpGetFrom("", port, target, timeout);
 }
 
 }  // namespace phonebus::testing

@@ -20,4 +20,11 @@ HttpResult HttpGet(unsigned short port, const std::string& target,
 HttpResult SendRaw(unsigned short port, const std::string& bytes,
                    std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
+// The same from a chosen loopback source address ("127.0.0.2": all of
+// 127.0.0.0/8 is loopback on Linux), to play phones and attackers apart.
+HttpResult HttpGetFrom(const std::string& source, unsigned short port, const std::string& target,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(5));
+HttpResult SendRawFrom(const std::string& source, unsigned short port, const std::string& bytes,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
 }  // namespace phonebus::testing

@@ -53,7 +53,9 @@ TEST(CliHelp, EverySubcommandExplainsItself) {
         "--count", "--timeout", "--mqtt-broker", "PHONEBUS_MQTT_BROKER", "--mqtt-version",
         "--mqtt-username", "--mqtt-ca-file", "--mqtt-cert-file", "--mqtt-key-file",
         "tcp://127.0.0.1:1883", "call_incoming"}},
-      {"config", {"family", "--adapter-url", "PHONEBUS_ADAPTER_URL"}},
+      {"config",
+       {"family", "--adapter-url", "PHONEBUS_ADAPTER_URL", "--url-secret-file",
+        "PHONEBUS_URL_SECRET_FILE", "--insecure-no-url-secret"}},
   };
   for (const auto& sub : kSubcommands) {
     const auto r = RunCli({sub, "--help"});
@@ -104,6 +106,15 @@ TEST(CliUsage, MistakesExit2WithOneLineNamingTheSubcommand) {
       {{"watch", "--site", "a/b"}, "phonebus watch: ", "--site"},
       {{"config", "nokia", "--adapter-url", "http://x"}, "phonebus config: ", "nokia"},
       {{"config", "yealink", "--adapter-url", "ftp://x"}, "phonebus config: ", "--adapter-url"},
+      {{"config", "yealink", "--adapter-url", "http://x"},
+       "phonebus config: ",
+       "--url-secret-file"},
+      {{"config", "snom", "--adapter-url", "http://x", "--url-secret", "short"},
+       "phonebus config: ",
+       "--url-secret"},
+      {{"config", "snom", "--adapter-url", "http://x", "--url-secret-file", "/nonexistent/x"},
+       "phonebus config: ",
+       "--url-secret-file"},
   };
   for (const auto& c : cases) {
     std::string args;
@@ -115,6 +126,31 @@ TEST(CliUsage, MistakesExit2WithOneLineNamingTheSubcommand) {
     EXPECT_EQ(r.err.rfind(c.prefix, 0), 0u) << args << r.err;
     EXPECT_NE(r.err.find(c.mentions), std::string::npos) << args << r.err;
   }
+}
+
+TEST(CliConfig, EveryActionUrlCarriesTheUrlSecretInItsPath) {
+  const std::string secret = "cli-config-secret-0123456789";
+  auto r = RunCli({"config", "yealink", "--adapter-url", "http://10.0.0.5:8080/"},
+                  {"PHONEBUS_URL_SECRET=" + secret});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string want = "http://10.0.0.5:8080/" + secret + "/yealink/";
+  size_t urls = 0;
+  for (size_t at = r.out.find("http://"); at != std::string::npos;
+       at = r.out.find("http://", at + 1)) {
+    ++urls;
+    EXPECT_EQ(r.out.compare(at, want.size(), want), 0) << r.out.substr(at, 80);
+  }
+  EXPECT_GE(urls, 40u);
+  // An adapter run without a secret gets URLs without one, when asked for explicitly.
+  r = RunCli(
+      {"config", "snom", "--adapter-url", "http://10.0.0.5:8080", "--insecure-no-url-secret"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("http://10.0.0.5:8080/snom/"), std::string::npos) << r.out;
+  // --help names the settings, never the secret the environment holds.
+  r = RunCli({"config", "--help"}, {"PHONEBUS_URL_SECRET=" + secret});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("PHONEBUS_URL_SECRET"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(secret), std::string::npos) << r.out;
 }
 
 TEST(CliUsage, EnvironmentSuppliesSettingsAndIsChecked) {

@@ -43,6 +43,8 @@ class WatchTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
+  static constexpr const char* kUrlSecret = "watch-test-secret-0123456789";
+
   // The adapter in-process, publishing for site "hq".
   unsigned short StartAdapter(const std::string& version = "5",
                               const std::string& format = "protobuf") {
@@ -56,6 +58,7 @@ class WatchTest : public ::testing::Test {
     s.outbox_dir = dir_ + "/outbox";
     s.drain_timeout_s = 2;
     s.log_level = "warn";
+    s.url_secrets = {kUrlSecret};
     adapter_ = std::make_unique<adapter::Adapter>(s);
     adapter_->Start();
     return adapter_->endpoint().port();
@@ -70,8 +73,9 @@ class WatchTest : public ::testing::Test {
     return cli;
   }
 
+  // An Action URL as phones send it: the adapter's URL secret, then `target`.
   void Get(unsigned short port, const std::string& target) {
-    const auto r = HttpGet(port, target);
+    const auto r = HttpGet(port, std::string("/") + kUrlSecret + target);
     ASSERT_EQ(r.status, 200) << target << ": " << r.body;
     acked_.push_back(r.body.substr(3, 36));  // "ok <event_id>"
   }

@@ -58,9 +58,12 @@ TEST_P(EndToEnd, DialRingsThePhoneAndTheCallAppearsOnTheBus) {
   a.mqtt.brokers = {broker.uri()};
   a.outbox_dir = dir + "/outbox";
   a.drain_timeout_s = 2;
+  a.url_secrets = {"e2e-url-secret-0123456789"};
   adapter::Adapter adapter(a);
   adapter.Start();
-  const std::string adapter_url = "http://127.0.0.1:" + std::to_string(adapter.endpoint().port());
+  // With the URL secret, as `phonebus config` puts it into every Action URL.
+  const std::string adapter_url = "http://127.0.0.1:" + std::to_string(adapter.endpoint().port()) +
+                                  "/e2e-url-secret-0123456789";
 
   const bool yealink = GetParam() == phonesim::Family::kYealinkServlet;
   phonesim::Simulator sim;
