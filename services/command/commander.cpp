@@ -196,7 +196,7 @@ Commander::Commander(CommanderSettings settings)
   // and it tells nothing but serving or not.
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
-  builder.SetOption(std::make_unique<ReflectionOption>(settings_.reflection));
+  builder.SetOption(std::make_unique<ReflectionOption>(!settings_.no_reflection));
   settings::ParseHostPort("--listen", settings_.listen);
   builder.AddListeningPort(settings_.listen, ServerCredentials(settings_), &grpc_port_);
   builder.RegisterService(service_.get());
@@ -227,9 +227,9 @@ void Commander::Start() {
   work_.emplace(net::make_work_guard(ioc_));
   metrics_server_->Start();
   for (int i = 0; i < settings_.threads; ++i) threads_.emplace_back([this] { ioc_.run(); });
+  started_ = std::chrono::steady_clock::now();
+  if (settings_.ready_timeout_s == 0) MarkReady("--ready-timeout-s is 0");
   bus_thread_ = std::thread([this] { RunBus(); });
-  grpc_->GetHealthCheckService()->SetServingStatus(kHealthService, true);
-  grpc_->GetHealthCheckService()->SetServingStatus("", true);
   log::Info("commander listening", {{"grpc", settings_.listen},
                                     {"grpc_port", std::to_string(grpc_port_)},
                                     {"metrics", settings_.metrics_listen},
@@ -250,8 +250,18 @@ void Commander::RunBus() {
     if (auto st = mqtt_->Connect(); !st.ok()) {
       log::Warn("broker unreachable", {{"error", std::string(st.message())},
                                        {"retry_ms", std::to_string(backoff.count())}});
+      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(backoff);
+      if (!ready_) {
+        const auto deadline = started_ + std::chrono::seconds(settings_.ready_timeout_s);
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= deadline) {
+          MarkReady("the bus is unreachable: serving the inventory's devices");
+        } else {
+          wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
+        }
+      }
       std::unique_lock lock(bus_mu_);
-      bus_cv_.wait_for(lock, backoff, [&] { return stopping_.load(); });
+      bus_cv_.wait_for(lock, wait, [&] { return stopping_.load(); });
       backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
       continue;
     }
@@ -274,7 +284,34 @@ void Commander::RunBus() {
       continue;
     }
     backoff = std::chrono::milliseconds(200);
+    if (!ready_) AwaitRetainedStates();
   }
+}
+
+void Commander::AwaitRetainedStates() {
+  // MQTT marks no end of the retained burst that follows a subscription: it
+  // is taken as over once no retained state has come for a moment.
+  constexpr auto kQuiet = std::chrono::milliseconds(300);
+  using Clock = std::chrono::steady_clock;
+  const auto subscribed = Clock::now();
+  const auto deadline = started_ + std::chrono::seconds(settings_.ready_timeout_s);
+  while (!stopping_) {
+    const auto now = Clock::now();
+    const auto last =
+        std::max(subscribed, Clock::time_point(Clock::duration(last_retained_ns_.load())));
+    if (now - last >= kQuiet) return MarkReady("device states loaded from the bus");
+    if (now >= deadline) return MarkReady("--ready-timeout-s passed while loading device states");
+    std::unique_lock lock(bus_mu_);
+    bus_cv_.wait_for(lock, std::chrono::milliseconds(50), [&] { return stopping_.load(); });
+  }
+}
+
+void Commander::MarkReady(std::string_view why) {
+  if (ready_.exchange(true)) return;
+  grpc_->GetHealthCheckService()->SetServingStatus(kHealthService, true);
+  grpc_->GetHealthCheckService()->SetServingStatus("", true);
+  log::Info("commander ready",
+            {{"why", std::string(why)}, {"devices", std::to_string(registry_->size())}});
 }
 
 void Commander::OnBusMessage(const mqtt_client::Message& m) {
@@ -295,6 +332,9 @@ void Commander::OnBusMessage(const mqtt_client::Message& m) {
   state.mutable_device()->set_id(where->second);
   registry_->Learn(std::move(state));
   states_learned_.With({}).Inc();
+  if (m.retained) {
+    last_retained_ns_ = std::chrono::steady_clock::now().time_since_epoch().count();
+  }
 }
 
 void Commander::PublishResult(const v1::CommandResult& result) {
@@ -312,7 +352,9 @@ void Commander::HandleHttp(const http_server::Request& request, http_server::Rep
   const auto [path, query] = url::SplitTarget(request.target);
   if (path == "/healthz") return reply({200, "ok"});
   if (path == "/readyz") {
-    return stopping_ ? reply({503, "not ready: shutting down"}) : reply({200, "ready"});
+    if (stopping_) return reply({503, "not ready: shutting down"});
+    if (!ready_) return reply({503, "not ready: loading device states from the bus"});
+    return reply({200, "ready"});
   }
   if (path == "/metrics") {
     return reply({200, metrics_.Render(), "text/plain; version=0.0.4; charset=utf-8"});

@@ -7,9 +7,11 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -40,6 +42,10 @@ class Commander {
 
  private:
   void RunBus();
+  // Ready (gRPC health SERVING, /readyz 200) once the retained device states
+  // are in, so a new replica is not sent Dials for devices it has yet to learn.
+  void AwaitRetainedStates();
+  void MarkReady(std::string_view why);
   void OnBusMessage(const mqtt_client::Message& message);
   void PublishResult(const v1::CommandResult& result);
   void HandleHttp(const http_server::Request& request, http_server::Reply reply);
@@ -66,6 +72,10 @@ class Commander {
   std::condition_variable bus_cv_;
   bool bus_lost_ = true;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> ready_{false};
+  std::chrono::steady_clock::time_point started_;
+  // When the last retained state was applied (steady clock, nanoseconds).
+  std::atomic<int64_t> last_retained_ns_{0};
   bool stopped_ = false;
   metrics::Family<metrics::Counter>& results_dropped_;
   metrics::Family<metrics::Counter>& states_learned_;

@@ -28,6 +28,10 @@ void AddSettings(CLI::App& app, CommanderSettings& s) {
   Add(app, "--max-queue-per-phone", s.max_queue_per_phone,
       "Commands waiting for one phone; more are refused with UNAVAILABLE")
       ->check(CLI::Range(1, 100000));
+  Add(app, "--ready-timeout-s", s.ready_timeout_s,
+      "Longest start-up wait for the bus's retained device states before reporting ready with "
+      "what is known (0: ready at once)")
+      ->check(CLI::Range(0, 3600));
   Add(app, "--idempotency-window-s", s.idempotency_window_s,
       "How long a request_id is remembered: a repeat gets the first outcome")
       ->check(CLI::Range(1, 7 * 24 * 3600));
@@ -58,9 +62,9 @@ void AddSettings(CLI::App& app, CommanderSettings& s) {
                     "Allow a non-loopback --listen without TLS (tokens then cross the network "
                     "in clear text: only behind a mesh or tunnel that encrypts)")
       ->group(security);
-  settings::AddFlag(app, "--reflection", s.reflection,
-                    "Serve gRPC server reflection (describes the API to anyone who connects, "
-                    "without a token)")
+  settings::AddFlag(app, "--no-reflection", s.no_reflection,
+                    "Do not serve gRPC server reflection (on by default for grpcurl and other "
+                    "tools; it describes the public API, without a token, and acts on nothing)")
       ->group(security);
   settings::AddMqtt(app, s.mqtt);
   settings::AddLogLevel(app, s.log_level);

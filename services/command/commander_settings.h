@@ -21,6 +21,9 @@ struct CommanderSettings {
   int auth_holdoff_s = 60;
   int max_queue_per_phone = 32;
   int idempotency_window_s = 60;
+  // Start-up waits (not ready) at most this long for the retained device
+  // states; then serves with what it knows (the inventory at least).
+  int ready_timeout_s = 10;
   int idempotency_max_entries = 1000000;
   int max_number_length = 32;
   std::string ca_file;
@@ -35,8 +38,10 @@ struct CommanderSettings {
   std::string tls_key_file;
   std::string tls_client_ca_file;
   bool insecure_plaintext = false;
-  // Server reflection describes the API to anyone who connects (no token).
-  bool reflection = false;
+  // Server reflection lets grpcurl and friends discover the API (issue: the
+  // schema is public, proto/ is the contract); it acts on nothing, so it needs
+  // no token. Off for operators who want the port to say nothing.
+  bool no_reflection = false;
   settings::Mqtt mqtt;
   std::string log_level = "info";
 };

@@ -50,7 +50,7 @@ TEST(CommanderProcess, HelpListsEverySetting) {
                            "--tls-key-file",
                            "--tls-client-ca-file",
                            "--insecure-plaintext",
-                           "--reflection",
+                           "--no-reflection",
                            "--mqtt-ca-file",
                            "--mqtt-cert-file",
                            "--mqtt-key-file",

@@ -2,7 +2,7 @@
 // tokens file, TLS and mutual TLS from a throw-away CA, and simulated phones
 // at two sites. A call without a valid token gets UNAUTHENTICATED and reaches
 // no phone; a token scoped to one site gets PERMISSION_DENIED for the other;
-// health stays open (probes send no token); reflection is off by default; TLS
+// health stays open (probes send no token); reflection can be turned off; TLS
 // serves only clients that trust the commander's CA, mutual TLS only clients
 // with a certificate from the client CA.
 #include <grpcpp/generic/generic_stub.h>
@@ -216,8 +216,11 @@ TEST_F(CommanderSecurityTest, ATokenScopedToOneSiteCannotDriveAnotherSitesPhones
 }
 
 // grpc.health.v1.Health/Check and reflection by hand (Debian ships neither client).
-TEST_F(CommanderSecurityTest, HealthNeedsNoTokenAndReflectionIsOffByDefault) {
-  Start(Settings());
+// Reflection describes the API to tools; --no-reflection silences it.
+TEST_F(CommanderSecurityTest, HealthNeedsNoTokenAndReflectionCanBeTurnedOff) {
+  auto settings = Settings();
+  settings.no_reflection = true;
+  Start(settings);
   auto channel = grpc::CreateChannel(Target(), grpc::InsecureChannelCredentials());
   grpc::GenericStub generic(channel);
   const auto call = [&](const std::string& method, const std::string& request) {

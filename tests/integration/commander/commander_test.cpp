@@ -14,6 +14,7 @@
 #include <fstream>
 #include <future>
 
+#include "http_get.h"
 #include "mosquitto.h"
 #include "mqtt_client.h"
 #include "phonebus/v1/control.grpc.pb.h"
@@ -126,7 +127,6 @@ class CommanderTest : public ::testing::Test {
     s.listen = "127.0.0.1:0";
     // About commands, not callers: commander_security_test covers tokens.
     s.insecure_no_auth = true;
-    s.reflection = true;
     s.metrics_listen = "127.0.0.1:0";
     s.instance = "test";
     s.inventory = dir_ + "/inventory.json";
@@ -510,6 +510,82 @@ TEST_F(CommanderTest, KeepsLearningAfterTheBrokerRestarts) {
   adapter.Close();
 }
 
+// A new replica reports ready only once it knows the devices on the bus, so
+// Kubernetes sends it no Dial for a phone it has yet to learn.
+TEST_F(CommanderTest, ReadyOnlyOnceTheRetainedStatesAreIn) {
+  constexpr size_t kLearned = 3000;
+  const size_t inventory = commander_->registry().size();
+  mqtt_client::Options o;
+  o.mqtt.brokers = {broker_.uri()};
+  o.client_id = "test-adapter";
+  mqtt_client::Client adapter(o);
+  std::atomic<size_t> acked{0};
+  adapter.OnDelivered([&](uint64_t, bool ok) { acked += ok; });
+  ASSERT_TRUE(adapter.Connect().ok());
+  for (size_t i = 0; i < kLearned; ++i) {
+    while (i > acked + 100) std::this_thread::sleep_for(1ms);  // within the in-flight window
+    char id[13];
+    std::snprintf(id, sizeof id, "000413%06zx", i);
+    v1::DeviceState state;
+    state.mutable_device()->set_id(id);
+    state.mutable_device()->set_vendor(v1::VENDOR_SNOM);
+    state.mutable_device()->set_ip("127.0.0.1");
+    ASSERT_TRUE(
+        adapter.Publish({topics::State("default", id), state.SerializeAsString(), 1, true}, i + 1)
+            .ok());
+  }
+  // On the broker once the running commander has learned them all.
+  for (int i = 0; i < 400 && commander_->registry().size() < inventory + kLearned; ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(commander_->registry().size(), inventory + kLearned);
+  adapter.Close();
+
+  auto s = settings_;
+  Commander second(s);
+  second.Start();
+  const auto port = second.metrics_endpoint().port();
+  testing::HttpResult ready;
+  for (int i = 0; i < 3000 && ready.status != 200; ++i) {
+    ready = testing::HttpGet(port, "/readyz");
+    if (ready.status == 503) {
+      EXPECT_NE(ready.body.find("loading device states"), std::string::npos) << ready.body;
+    }
+    if (ready.status != 200) std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_EQ(ready.status, 200) << ready.body;
+  EXPECT_GE(second.registry().size(), inventory + kLearned);
+}
+
+// With the bus unreachable, start-up waits --ready-timeout-s and then serves
+// the inventory's devices; commands to them work even before.
+TEST_F(CommanderTest, WithoutTheBusReadyAfterTheTimeout) {
+  auto s = settings_;
+  s.mqtt.brokers = {"tcp://127.0.0.1:" + std::to_string(testing::FreePort())};
+  s.ready_timeout_s = 1;
+  const auto started = std::chrono::steady_clock::now();
+  Commander second(s);
+  second.Start();
+  const auto port = second.metrics_endpoint().port();
+  EXPECT_EQ(testing::HttpGet(port, "/readyz").status, 503);
+  auto stub = v1::PhoneControl::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(second.grpc_port()), grpc::InsecureChannelCredentials()));
+  v1::DialRequest req;
+  req.set_device("001565aabbcc");
+  req.set_number("2323");
+  req.set_request_id("t-1");
+  v1::DialResponse resp;
+  grpc::ClientContext ctx;
+  EXPECT_TRUE(stub->Dial(&ctx, req, &resp).ok());
+  int status = 0;
+  for (int i = 0; i < 200 && status != 200; ++i) {
+    std::this_thread::sleep_for(50ms);
+    status = testing::HttpGet(port, "/readyz").status;
+  }
+  EXPECT_EQ(status, 200);
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 1s);
+}
+
 TEST_F(CommanderTest, ListsDevicesWithoutCredentials) {
   v1::ListDevicesRequest req;
   req.set_page_size(4);
@@ -552,7 +628,12 @@ TEST_F(CommanderTest, AnswersStandardHealthChecks) {
     }
     return std::pair(status, bytes);
   };
-  const auto [status, bytes] = check("phonebus.v1.PhoneControl");
+  // SERVING once the retained device states are in (a moment on an empty bus).
+  auto [status, bytes] = check("phonebus.v1.PhoneControl");
+  for (int i = 0; i < 200 && bytes != std::string("\x08\x01", 2); ++i) {
+    std::this_thread::sleep_for(50ms);
+    std::tie(status, bytes) = check("phonebus.v1.PhoneControl");
+  }
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(bytes, std::string("\x08\x01", 2));  // status: SERVING
   EXPECT_EQ(check("").second, std::string("\x08\x01", 2));
