@@ -21,6 +21,14 @@ namespace fs = std::filesystem;
 
 constexpr size_t kHeaderBytes = 16;
 constexpr uint32_t kMaxRecordBytes = 16u << 20;
+// Segments hold an eighth of the bound, so the acknowledged records waiting
+// in the oldest segment cost at most that much disk; never below this size,
+// which would only multiply file creations.
+constexpr uint64_t kMinSegmentBytes = 64u << 10;
+// Once this much of the active segment is acknowledged, the next append
+// starts a new one. Large enough that a busy outbox creates a few files a
+// second at most; small enough for a volume of a few MiB.
+constexpr uint64_t kRollAcknowledgedBytes = 256u << 10;
 
 struct Header {
   uint32_t length;
@@ -89,7 +97,10 @@ void SyncDir(const std::string& dir) {
 
 }  // namespace
 
-Outbox::Outbox(Options options) : options_(std::move(options)) {}
+Outbox::Outbox(Options options)
+    : options_(std::move(options)),
+      segment_bytes_(
+          std::min(options_.segment_bytes, std::max(options_.max_bytes / 8, kMinSegmentBytes))) {}
 
 absl::StatusOr<std::unique_ptr<Outbox>> Outbox::Open(const Options& options) {
   std::error_code ec;
@@ -207,23 +218,42 @@ absl::Status Outbox::Recover() {
                {"bytes", std::to_string(write_offset_ - committed_offset_)}});
   }
   std::lock_guard lock(mu_);
-  return OpenActiveSegment();
+  return StartSegment();
 }
 
-absl::Status Outbox::OpenActiveSegment() {
+// Order matters for a crash at any point: the new segment exists (and in
+// kFsync mode its directory entry is synced, before any record in it can be
+// reported durable) before the old one is closed, and segments are deleted
+// only once wholly acknowledged. On failure the old segment stays active.
+absl::Status Outbox::StartSegment() {
+  const std::string path = options_.dir + "/" + SegmentName(next_seq_);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return Errno("create " + path);
+  if (options_.durability == Durability::kFsync) SyncDir(options_.dir);
   if (write_fd_ >= 0) {
+    // Completions waiting for the flusher may cover records of the old segment.
     if (options_.durability == Durability::kFsync && ::fdatasync(write_fd_) != 0) {
-      return Errno("fdatasync");
+      const absl::Status st = Errno("fdatasync");
+      ::close(fd);
+      ::unlink(path.c_str());
+      return st;
     }
     ::close(write_fd_);
-    write_fd_ = -1;
   }
-  const std::string path = options_.dir + "/" + SegmentName(next_seq_);
-  write_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-  if (write_fd_ < 0) return Errno("create " + path);
-  if (options_.durability == Durability::kFsync) SyncDir(options_.dir);
+  write_fd_ = fd;
   segments_.push_back({next_seq_, write_offset_, path, 0});
+  DropAcknowledgedSegments();
   return absl::OkStatus();
+}
+
+bool Outbox::ShouldStartSegment() const {
+  const Segment& active = segments_.back();
+  if (active.size >= segment_bytes_) return true;
+  // Enough of it acknowledged: with a new segment, the old one goes as soon
+  // as the rest of it is acknowledged (within milliseconds with the broker
+  // up) rather than when it is full.
+  return committed_offset_ >=
+         active.first_offset + std::min(segment_bytes_, kRollAcknowledgedBytes);
 }
 
 absl::Status Outbox::Append(const std::vector<std::string>& records, Done durable) {
@@ -233,8 +263,8 @@ absl::Status Outbox::Append(const std::vector<std::string>& records, Done durabl
   if (write_offset_ - committed_offset_ + total > options_.max_bytes) {
     return absl::ResourceExhaustedError("outbox full");
   }
-  if (segments_.back().size >= options_.segment_bytes) {
-    if (auto st = OpenActiveSegment(); !st.ok()) return st;
+  if (ShouldStartSegment()) {
+    if (auto st = StartSegment(); !st.ok()) return st;
   }
   // One write for the whole unit keeps it together in the file.
   std::string buf;
@@ -286,6 +316,12 @@ std::vector<Entry> Outbox::Read(size_t max, std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   data_cv_.wait_for(lock, timeout, [&] { return read_seq_ < next_seq_ || wake_ || stop_; });
   wake_ = false;
+  if (reader_fd_ >= 0 && reader_path_ < segments_.front().path) {
+    // Its segment was deleted; an open descriptor would keep its blocks in use.
+    ::close(reader_fd_);
+    reader_fd_ = -1;
+    reader_path_.clear();
+  }
   // In kFsync mode a record may be published before its sync completes: the
   // phone is answered only after the sync, and an extra event is harmless.
   while (out.size() < max && read_seq_ < next_seq_) {
@@ -327,13 +363,15 @@ std::vector<Entry> Outbox::Read(size_t max, std::chrono::milliseconds timeout) {
   return out;
 }
 
-void Outbox::Ack(uint64_t seq) {
+bool Outbox::Ack(uint64_t seq) {
   std::lock_guard lock(mu_);
-  if (window_.empty() || seq < window_.front().seq) return;  // already committed
+  if (seq < committed_seq_) return true;                           // already committed
+  if (window_.empty() || seq < window_.front().seq) return false;  // from before a Rewind
   const uint64_t index = seq - window_.front().seq;
-  if (index >= window_.size()) return;  // from before a Rewind; will be re-sent
+  if (index >= window_.size()) return false;  // from before a Rewind; will be read again
   window_[index].acked = true;
   AdvanceCommitted();
+  return true;
 }
 
 void Outbox::AdvanceCommitted() {
@@ -345,13 +383,19 @@ void Outbox::AdvanceCommitted() {
     advanced = true;
   }
   if (!advanced) return;
-  // Drop segments whose every record is acknowledged (never the active one).
+  DropAcknowledgedSegments();
+  background_cv_.notify_one();
+}
+
+// Segments whose every record is acknowledged (never the active one). A
+// stale cursor on disk does not matter: recovery starts at the oldest
+// surviving record, which is at or before the first unacknowledged one.
+void Outbox::DropAcknowledgedSegments() {
   while (segments_.size() > 1 && segments_[1].first_seq <= committed_seq_) {
     std::error_code ec;
     fs::remove(segments_.front().path, ec);
     segments_.pop_front();
   }
-  background_cv_.notify_one();
 }
 
 void Outbox::Rewind() {
@@ -387,7 +431,8 @@ void Outbox::SaveCursor(uint64_t seq) {
   const bool ok = WriteAll(fd, text.data(), text.size()) &&
                   (options_.durability == Durability::kOs || ::fdatasync(fd) == 0);
   ::close(fd);
-  if (ok) ::rename(tmp.c_str(), (options_.dir + "/cursor").c_str());
+  // A failed save (disk full) must not leave its blocks behind.
+  if (!ok || ::rename(tmp.c_str(), (options_.dir + "/cursor").c_str()) != 0) ::unlink(tmp.c_str());
 }
 
 // Group fsync (kFsync) and periodic cursor saves, off the request path.

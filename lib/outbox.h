@@ -9,6 +9,16 @@
 // delivery is at-least-once (consumers de-duplicate by event id). A torn tail
 // (power loss mid-write) fails its CRC and is cut off at start-up.
 //
+// Disk use stays near what is unacknowledged: segments are sized from the
+// bound (an eighth of it, at most `segment_bytes`), and once 256 KiB of the
+// active segment is acknowledged a new one is started at the next append, so
+// the old one goes as soon as the rest of it is acknowledged: published
+// events do not fill even a volume smaller than a segment. A segment is
+// only ever deleted when every record in it is acknowledged, after its
+// successor exists (and, in kFsync mode, that creation is synced): a crash at
+// any point leaves either the old segment (re-sent, duplicates) or nothing
+// that was still needed.
+//
 // Durability modes:
 //   kOs:    Append returns once write() has handed the bytes to the kernel:
 //           survives a crash or SIGKILL of the process.
@@ -36,8 +46,8 @@ enum class Durability { kOs, kFsync };
 
 struct Options {
   std::string dir;
-  uint64_t max_bytes = 256ull << 20;  // bound on unacknowledged data; then Append fails
-  uint64_t segment_bytes = 8ull << 20;
+  uint64_t max_bytes = 256ull << 20;    // bound on unacknowledged data; then Append fails
+  uint64_t segment_bytes = 8ull << 20;  // largest segment; smaller when max_bytes is small
   Durability durability = Durability::kOs;
   // How often the read cursor is saved; a stale cursor only means re-sends.
   std::chrono::milliseconds cursor_interval{50};
@@ -68,8 +78,9 @@ class Outbox {
   // Consumer side: one thread reads; Ack may come from any thread.
   // Waits up to `timeout` for records past the read position; returns at most `max`.
   std::vector<Entry> Read(size_t max, std::chrono::milliseconds timeout);
-  // The broker has record `seq`.
-  void Ack(uint64_t seq);
+  // The broker has record `seq` (or it was moved out of the way). False when
+  // the acknowledgement came from before a Rewind and the record will be read again.
+  bool Ack(uint64_t seq);
   // The next Read starts again at the oldest unacknowledged record (after a
   // reconnect, when what was in flight may be lost).
   void Rewind();
@@ -79,6 +90,7 @@ class Outbox {
   uint64_t depth() const;  // records appended and not yet acknowledged
   uint64_t bytes() const;  // bytes of those records on disk
   uint64_t max_bytes() const { return options_.max_bytes; }
+  const std::string& dir() const { return options_.dir; }
 
  private:
   struct Segment {
@@ -95,13 +107,16 @@ class Outbox {
 
   explicit Outbox(Options options);
   absl::Status Recover();
-  absl::Status OpenActiveSegment();  // mu_ held
-  void AdvanceCommitted();           // mu_ held
+  absl::Status StartSegment();      // mu_ held
+  bool ShouldStartSegment() const;  // mu_ held
+  void AdvanceCommitted();          // mu_ held
+  void DropAcknowledgedSegments();  // mu_ held
   void SaveCursor(uint64_t seq);
   void BackgroundLoop();
   int ReaderFd(const std::string& path);  // reader thread only
 
   const Options options_;
+  const uint64_t segment_bytes_;  // from options_.segment_bytes and max_bytes
   mutable std::mutex mu_;
   std::condition_variable data_cv_;        // Read waits for appends
   std::condition_variable background_cv_;  // flusher waits for work

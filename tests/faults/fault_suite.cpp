@@ -521,7 +521,10 @@ struct AdapterFault {
   // Runs at the fault's start; returns what clears it (run FAULT seconds later), or nullopt
   // with a reason in `not_run` when the fault cannot be made here.
   std::function<std::function<void()>(FaultContext&)> inject;
-  bool needs_tmpfs = false;
+  // Non-empty: the outbox is a tmpfs of this size ("32m").
+  std::string tmpfs_size;
+  // Every event must be answered 200 (a fault the adapter should ride out, not refuse).
+  bool must_accept_all = false;
 };
 
 // Fills the file system under `dir` until it refuses more (ENOSPC); returns the filler's path.
@@ -560,7 +563,11 @@ std::vector<AdapterFault> AdapterFaults() {
          const std::string filler = FillDisk(f.outbox_dir);
          return [filler] { fs::remove(filler); };
        },
-       /*needs_tmpfs=*/true},
+       /*tmpfs_size=*/"32m"},
+      // Smaller than one outbox segment (8 MiB): published events must not fill it.
+      {"outbox on a 1 MiB tmpfs, broker up (no fault)",
+       [](FaultContext&) -> std::function<void()> { return [] {}; },
+       /*tmpfs_size=*/"1m", /*must_accept_all=*/true},
   };
 }
 
@@ -647,8 +654,9 @@ AdapterRow RunAdapterFault(const Config& config, const AdapterFault& fault, int 
   const std::string outbox = dir + "/outbox";
   fs::create_directories(outbox);
   bool mounted = false;
-  if (fault.needs_tmpfs) {
-    if (::mount("tmpfs", outbox.c_str(), "tmpfs", 0, "size=32m") != 0) {
+  if (!fault.tmpfs_size.empty()) {
+    const std::string options = "size=" + fault.tmpfs_size;
+    if (::mount("tmpfs", outbox.c_str(), "tmpfs", 0, options.c_str()) != 0) {
       row.run = false;
       row.not_run = std::string("not run: cannot mount a tmpfs (") + std::strerror(errno) +
                     "; the suite needs root for this row)";
@@ -692,6 +700,10 @@ AdapterRow RunAdapterFault(const Config& config, const AdapterFault& fault, int 
                              "; log: " + adapter->Log().substr(0, 400));
     }
     Tally(stream.samples(), events, clearing, row);
+    if (fault.must_accept_all && row.ok < row.sent) {
+      row.problems.push_back(std::to_string(row.sent - row.ok) + " of " + std::to_string(row.sent) +
+                             " events refused");
+    }
     if (const auto stopped = adapter->Stop(20s); !stopped.empty()) {
       row.problems.push_back("adapter did not stop cleanly: " + stopped);
     }
@@ -1126,7 +1138,7 @@ int Main(int argc, char** argv) {
   app.add_option("--phone-timeout-ms", config.phone_timeout_ms, "The commander's phone timeout");
   app.add_option("--only", config.only,
                  "Scenarios to run: broker-restart broker-freeze adapter-kill disk-full "
-                 "phone-slow phone-hung phone-drop phone-auth soak");
+                 "small-disk phone-slow phone-hung phone-drop phone-auth soak");
   CLI11_PARSE(app, argc, argv);
   if (config.fault_at_s + config.fault_s >= config.stream_s) {
     std::cerr << "fault_suite: the fault must end before the stream does\n";
@@ -1140,7 +1152,8 @@ int Main(int argc, char** argv) {
   std::vector<std::string> problems;
   std::vector<AdapterRow> adapter_rows;
   std::vector<CommanderRow> commander_rows;
-  const char* adapter_keys[] = {"broker-restart", "broker-freeze", "adapter-kill", "disk-full"};
+  const char* adapter_keys[] = {"broker-restart", "broker-freeze", "adapter-kill", "disk-full",
+                                "small-disk"};
   const auto adapter_faults = AdapterFaults();
   for (size_t i = 0; i < adapter_faults.size(); ++i) {
     if (!Selected(config, adapter_keys[i])) continue;
