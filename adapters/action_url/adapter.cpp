@@ -333,7 +333,12 @@ void Adapter::WatchTlsFiles() {
   });
 }
 
-Adapter::~Adapter() { Shutdown(); }
+Adapter::~Adapter() {
+  Shutdown();
+  // Destroying paho's client fails its pending publishes into the publisher's and handler's
+  // callbacks (ASan: use after free): it goes before the members it calls back.
+  mqtt_.reset();
+}
 
 void Adapter::Start() {
   publisher_->Start();

@@ -2,6 +2,7 @@
 // environment and config file, clear start-up errors, and a clean SIGTERM.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -121,6 +122,7 @@ class AdapterProcessTest : public ::testing::Test {
   void Spawn(std::vector<std::string> args, std::vector<std::string> env = {}) {
     pid_ = fork();
     if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test (it would hold ctest)
       for (auto& e : env) putenv(e.data());
       args.insert(args.begin(), PHONEBUS_ADAPTER_BIN);
       std::vector<char*> argv;

@@ -3,6 +3,7 @@
 // "nothing lost" promise through broker restarts and adapter SIGKILLs.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -417,6 +418,7 @@ class AdapterProcess {
   void Start() {
     pid_ = fork();
     if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test (it would hold ctest)
       std::vector<char*> argv;
       for (auto& a : args_) argv.push_back(a.data());
       argv.push_back(nullptr);
