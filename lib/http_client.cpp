@@ -8,9 +8,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -161,14 +163,11 @@ struct Connection {
   bool LooksReusable() {
     auto& socket = Tcp().socket();
     if (!socket.is_open() || buffer.size() > 0) return false;
-    beast::error_code ec;
-    socket.non_blocking(true, ec);
-    if (ec) return false;
+    // One recv, leaving the socket's mode alone: switching asio's socket to
+    // non-blocking and back costs two ioctls, and a third on the next write.
     char byte = 0;
-    socket.receive(net::buffer(&byte, 1), tcp::socket::message_peek, ec);
-    beast::error_code ignored;
-    socket.non_blocking(false, ignored);
-    return ec == net::error::would_block;
+    const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   }
 
   Stream stream;
@@ -194,7 +193,10 @@ class Exchange;
 // touched only on `strand`.
 struct EndpointState {
   explicit EndpointState(net::io_context& io)
-      : strand(net::make_strand(io)), callbacks(net::make_strand(io)), idle_timer(strand) {}
+      : strand(net::make_strand(io)),
+        callbacks(net::make_strand(io)),
+        idle_timer(strand),
+        deadline_timer(strand) {}
 
   Strand strand;
   // Callbacks run here: one at a time per phone, in the order the requests
@@ -203,14 +205,31 @@ struct EndpointState {
   std::atomic<size_t> unfinished{0};
 
   std::deque<std::shared_ptr<Exchange>> waiting;
-  bool busy = false;
+  std::shared_ptr<Exchange> running;
   std::unique_ptr<Connection> idle;
+  Clock::time_point idle_since;
+  // Timers are per phone, not per request, and only re-armed when they go off
+  // or an earlier deadline comes: cancelling a timer completes its wait on
+  // another io thread, a wake-up per request that a request finishing in
+  // time need not cost.
   net::steady_timer idle_timer;
-  uint64_t idle_generation = 0;  // tells a stale idle-timer wake-up from a current one
+  bool idle_timer_armed = false;
+  // Armed for the earliest deadline of the requests running and waiting.
+  net::steady_timer deadline_timer;
+  std::optional<Clock::time_point> deadline_armed_for;
   AuthCache auth;
 };
 
 void RunNext(EndpointState& ep);
+// Once the client is closing: a deadline timer with nothing left to time out
+// would keep io_context::run() going until it went off.
+void StopDeadlineTimerIfIdle(EndpointState& ep) {
+  if (ep.running || !ep.waiting.empty()) return;
+  ep.deadline_armed_for.reset();
+  ep.deadline_timer.cancel();
+}
+void ArmDeadline(const std::shared_ptr<EndpointState>& ep, Clock::time_point at);
+void ArmIdleTimer(const std::shared_ptr<EndpointState>& ep, std::chrono::milliseconds timeout);
 
 }  // namespace
 
@@ -273,17 +292,12 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
         target_(std::move(target)),
         credentials_(credentials),
         deadline_(deadline),
-        done_(std::move(done)),
-        timer_(ep_->strand),
-        resolver_(ep_->strand) {}
+        done_(std::move(done)) {}
 
   void Enqueue() {
-    timer_.expires_at(deadline_);
-    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (!ec) self->OnDeadline();
-    });
+    ArmDeadline(ep_, deadline_);
     ep_->waiting.push_back(shared_from_this());
-    if (!ep_->busy) RunNext(*ep_);
+    if (!ep_->running) RunNext(*ep_);
   }
 
   void Start() {
@@ -300,14 +314,42 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     Connect();
   }
 
+  Clock::time_point deadline() const { return deadline_; }
+
+  // On the strand, from the endpoint's deadline timer.
+  void OnDeadline() {
+    if (finished_) return;
+    if (!started_) {
+      auto& waiting = ep_->waiting;
+      waiting.erase(std::remove(waiting.begin(), waiting.end(), shared_from_this()), waiting.end());
+      return Finish(Failure::kTimeout,
+                    "deadline passed while waiting behind earlier requests to this phone");
+    }
+    std::string_view what = "waiting for the response";
+    switch (phase_) {
+      case Phase::kQueued:
+      case Phase::kResolve:
+        what = "resolving the host name";
+        break;
+      case Phase::kConnect:
+        what = "connecting";
+        break;
+      case Phase::kHandshake:
+        what = "in the TLS handshake";
+        break;
+      case Phase::kWrite:
+        what = "sending the request";
+        break;
+      case Phase::kRead:
+        break;
+    }
+    Finish(Failure::kTimeout, Cat("deadline passed ", what, " (", Where(), ")"));
+  }
+
  private:
   enum class Phase { kQueued, kResolve, kConnect, kHandshake, kWrite, kRead };
 
-  std::unique_ptr<Connection> TakeIdle() {
-    ++ep_->idle_generation;
-    ep_->idle_timer.cancel();
-    return std::move(ep_->idle);
-  }
+  std::unique_ptr<Connection> TakeIdle() { return std::move(ep_->idle); }
 
   std::string Where() const { return Authority(host_, endpoint_.port); }
 
@@ -343,11 +385,12 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void Connect() {
     phase_ = Phase::kResolve;
     // Literals resolve without DNS; names go through the resolver's own thread.
-    resolver_.async_resolve(host_, std::to_string(endpoint_.port),
-                            [self = shared_from_this()](
-                                beast::error_code ec, const tcp::resolver::results_type& results) {
-                              self->OnResolve(ec, results);
-                            });
+    if (!resolver_) resolver_.emplace(ep_->strand);
+    resolver_->async_resolve(host_, std::to_string(endpoint_.port),
+                             [self = shared_from_this()](
+                                 beast::error_code ec, const tcp::resolver::results_type& results) {
+                               self->OnResolve(ec, results);
+                             });
   }
 
   void OnResolve(beast::error_code ec, const tcp::resolver::results_type& results) {
@@ -599,40 +642,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     }
   }
 
-  void OnDeadline() {
-    if (finished_) return;
-    if (!started_) {
-      auto& waiting = ep_->waiting;
-      waiting.erase(std::remove(waiting.begin(), waiting.end(), shared_from_this()), waiting.end());
-      return Finish(Failure::kTimeout,
-                    "deadline passed while waiting behind earlier requests to this phone");
-    }
-    std::string_view what = "waiting for the response";
-    switch (phase_) {
-      case Phase::kQueued:
-      case Phase::kResolve:
-        what = "resolving the host name";
-        break;
-      case Phase::kConnect:
-        what = "connecting";
-        break;
-      case Phase::kHandshake:
-        what = "in the TLS handshake";
-        break;
-      case Phase::kWrite:
-        what = "sending the request";
-        break;
-      case Phase::kRead:
-        break;
-    }
-    Finish(Failure::kTimeout, Cat("deadline passed ", what, " (", Where(), ")"));
-  }
-
   void Finish(Failure failure, std::string detail) {
     if (finished_) return;
     finished_ = true;
-    timer_.cancel();
-    resolver_.cancel();
+    if (resolver_) resolver_->cancel();
     outcome_.failure = failure;
     outcome_.detail = std::move(detail);
     if (conn_) {
@@ -643,30 +656,29 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       }
     }
     if (started_) {
-      ep_->busy = false;
-      // Posted, so a long queue never recurses through Finish and Start.
-      net::post(ep_->strand, [ep = ep_] {
-        if (!ep->busy) RunNext(*ep);
-      });
+      ep_->running.reset();  // whoever called holds this exchange
+      if (shared_->closing.load()) StopDeadlineTimerIfIdle(*ep_);
+      // Deferred, so a long queue never recurses through Finish and Start.
+      // Deferred rather than posted: this thread runs it next, without waking
+      // another io thread for it.
+      if (!ep_->waiting.empty()) {
+        net::defer(ep_->strand, [ep = ep_] {
+          if (!ep->running) RunNext(*ep);
+        });
+      }
     }
     // Before the callback, so a Get from inside it sees the room.
     ep_->unfinished.fetch_sub(1, std::memory_order_acq_rel);
-    net::post(ep_->callbacks, [done = std::move(done_), outcome = std::move(outcome_)]() mutable {
+    net::defer(ep_->callbacks, [done = std::move(done_), outcome = std::move(outcome_)]() mutable {
       done(std::move(outcome));
     });
   }
 
   void ReturnIdle(std::unique_ptr<Connection> conn) {
     if (shared_->closing.load()) return conn->Close();
-    auto& ep = *ep_;
-    ep.idle = std::move(conn);
-    const uint64_t generation = ++ep.idle_generation;
-    ep.idle_timer.expires_after(shared_->options.idle_timeout);
-    ep.idle_timer.async_wait([ep = ep_, generation](beast::error_code ec) {
-      if (ec || generation != ep->idle_generation || !ep->idle) return;
-      ep->idle->Close();
-      ep->idle.reset();
-    });
+    ep_->idle = std::move(conn);
+    ep_->idle_since = Clock::now();
+    if (!ep_->idle_timer_armed) ArmIdleTimer(ep_, shared_->options.idle_timeout);
   }
 
   const std::shared_ptr<Client::Shared> shared_;
@@ -678,8 +690,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   const Clock::time_point deadline_;
   Client::Callback done_;
 
-  net::steady_timer timer_;
-  tcp::resolver resolver_;
+  std::optional<tcp::resolver> resolver_;  // only for a new connection
   std::unique_ptr<Connection> conn_;
   http::request<http::empty_body> req_;
   std::optional<http::response_parser<CappedBody>> parser_;
@@ -701,14 +712,51 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 };
 
 void RunNext(EndpointState& ep) {
-  if (ep.waiting.empty()) {
-    ep.busy = false;
-    return;
-  }
+  if (ep.waiting.empty()) return;
   auto next = std::move(ep.waiting.front());
   ep.waiting.pop_front();
-  ep.busy = true;
+  ep.running = next;
   next->Start();
+}
+
+void ArmDeadline(const std::shared_ptr<EndpointState>& ep, Clock::time_point at) {
+  if (ep->deadline_armed_for && *ep->deadline_armed_for <= at) return;  // it re-arms for `at`
+  ep->deadline_armed_for = at;
+  // Replaces a later wait, whose handler then finds itself superseded.
+  ep->deadline_timer.expires_at(at);
+  ep->deadline_timer.async_wait([ep, at](beast::error_code ec) {
+    if (ec || ep->deadline_armed_for != at) return;
+    ep->deadline_armed_for.reset();
+    const auto now = Clock::now();
+    std::vector<std::shared_ptr<Exchange>> due;  // OnDeadline changes running and waiting
+    std::optional<Clock::time_point> next;
+    const auto consider = [&](const std::shared_ptr<Exchange>& exchange) {
+      if (!exchange) return;
+      if (exchange->deadline() <= now) {
+        due.push_back(exchange);
+      } else if (!next || exchange->deadline() < *next) {
+        next = exchange->deadline();
+      }
+    };
+    consider(ep->running);
+    for (const auto& exchange : ep->waiting) consider(exchange);
+    for (const auto& exchange : due) exchange->OnDeadline();
+    if (next) ArmDeadline(ep, *next);
+  });
+}
+
+// Closes the idle connection once it has been idle for `timeout`; a
+// connection taken and returned meanwhile gets the rest of its time.
+void ArmIdleTimer(const std::shared_ptr<EndpointState>& ep, std::chrono::milliseconds timeout) {
+  ep->idle_timer_armed = true;
+  ep->idle_timer.expires_at(ep->idle_since + timeout);
+  ep->idle_timer.async_wait([ep, timeout](beast::error_code ec) {
+    ep->idle_timer_armed = false;
+    if (ec || !ep->idle) return;
+    if (Clock::now() - ep->idle_since < timeout) return ArmIdleTimer(ep, timeout);
+    ep->idle->Close();
+    ep->idle.reset();
+  });
 }
 
 }  // namespace
@@ -751,10 +799,10 @@ Client::~Client() {
   std::lock_guard lock(shared_->mu);
   for (auto& [key, ep] : shared_->endpoints) {
     net::post(ep->strand, [ep = ep] {
-      ++ep->idle_generation;
       ep->idle_timer.cancel();
       if (ep->idle) ep->idle->Close();
       ep->idle.reset();
+      StopDeadlineTimerIfIdle(*ep);
     });
   }
 }
