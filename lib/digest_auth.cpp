@@ -200,19 +200,30 @@ absl::Status ReadParams(Cursor& in, Params& params) {
   }
 }
 
+// Fetched once: with EVP_md5() and its kin OpenSSL 3 looks the algorithm up
+// in its provider store (under a lock) for every hash, and a Digest header
+// takes three. Kept for the life of the process.
+const EVP_MD* Fetched(const char* name, const EVP_MD* legacy) {
+  const EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
+  return md != nullptr ? md : legacy;  // not provided: EVP_Digest fails as before
+}
+
 const EVP_MD* Md(Algorithm algorithm) {
+  static const EVP_MD* const md5 = Fetched("MD5", EVP_md5());
+  static const EVP_MD* const sha256 = Fetched("SHA2-256", EVP_sha256());
+  static const EVP_MD* const sha512_256 = Fetched("SHA2-512/256", EVP_sha512_256());
   switch (algorithm) {
     case Algorithm::kMd5:
     case Algorithm::kMd5Sess:
-      return EVP_md5();
+      return md5;
     case Algorithm::kSha256:
     case Algorithm::kSha256Sess:
-      return EVP_sha256();
+      return sha256;
     case Algorithm::kSha512_256:
     case Algorithm::kSha512_256Sess:
-      return EVP_sha512_256();
+      return sha512_256;
   }
-  return EVP_md5();
+  return md5;
 }
 
 bool IsSess(Algorithm algorithm) {
