@@ -23,7 +23,9 @@ while [ $# -gt 0 ]; do
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-cmake --build "$build" -j 2 --target phonebus-adapter adapter_bench >/dev/null
+if [ -z "${PHONEBUS_ADAPTER_BIN:-}" ]; then
+  cmake --build "$build" -j 2 --target phonebus-adapter adapter_bench >/dev/null
+fi
 
 tmp=$(mktemp -d /tmp/phonebus-cpu-XXXXXX)
 source tests/support/common.sh
