@@ -278,9 +278,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     Lowest().expires_never();  // the reply comes from us, not the peer
     state_->in_flight.fetch_add(1, std::memory_order_relaxed);
     Request request{req.method(), req.target(), peer_ip_, keep_alive_};
-    // The reply may come from another thread: hop back onto this strand.
+    // The reply may come from another thread: hop back onto this strand. When
+    // it comes at once, from this strand (the adapter's default durability),
+    // dispatch sends it right away: no queueing, no wake-up of another thread.
     state_->handler(request, [self = this->shared_from_this()](Response response) {
-      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+      net::dispatch(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         self->state_->in_flight.fetch_sub(1, std::memory_order_relaxed);
         self->Send(std::move(response), self->keep_alive_ && !self->state_->draining);
       });

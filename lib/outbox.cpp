@@ -256,7 +256,8 @@ bool Outbox::ShouldStartSegment() const {
          active.first_offset + std::min(segment_bytes_, kRollAcknowledgedBytes);
 }
 
-absl::Status Outbox::Append(const std::vector<std::string>& records, Done durable) {
+absl::Status Outbox::Append(const std::vector<std::string>& records, Done durable,
+                            uint64_t* first_seq) {
   std::unique_lock lock(mu_);
   size_t total = 0;
   for (const auto& r : records) total += kHeaderBytes + r.size();
@@ -288,6 +289,7 @@ absl::Status Outbox::Append(const std::vector<std::string>& records, Done durabl
   }
   active.size += buf.size();
   write_offset_ += buf.size();
+  if (first_seq) *first_seq = next_seq_;
   next_seq_ = seq;
   if (options_.durability == Durability::kFsync) {
     pending_sync_.push_back(std::move(durable));

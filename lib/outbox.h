@@ -72,8 +72,10 @@ class Outbox {
   // called once the records are durable as the mode promises: in kOs mode
   // before Append returns, in kFsync mode from the flusher after its fsync
   // (with an error if the fsync failed).
+  // `first_seq`, when given, is set to the first record's sequence number.
   using Done = std::function<void(absl::Status)>;
-  absl::Status Append(const std::vector<std::string>& records, Done durable);
+  absl::Status Append(const std::vector<std::string>& records, Done durable,
+                      uint64_t* first_seq = nullptr);
 
   // Consumer side: one thread reads; Ack may come from any thread.
   // Waits up to `timeout` for records past the read position; returns at most `max`.

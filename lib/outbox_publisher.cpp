@@ -104,7 +104,11 @@ Publisher::Publisher(Outbox& outbox, mqtt_client::Client& client, int max_inflig
       failures_(registry
                     .AddCounter("phonebus_publish_failures_total",
                                 "Publishes that failed and will be retried")
-                    .With({})) {
+                    .With({})),
+      coalesced_(registry
+                     .AddCounter("phonebus_retained_coalesced_total",
+                                 "Retained messages not sent: a newer one for the topic was queued")
+                     .With({})) {
   registry.AddGaugeCallback("phonebus_mqtt_connected", "1 while connected to a broker",
                             [this] { return connected_ ? 1.0 : 0.0; });
   client_.OnDelivered([this](uint64_t seq, bool ok) { OnDelivered(seq, ok); });
@@ -210,6 +214,12 @@ void Publisher::Run() {
         // Cannot happen short of disk corruption past the CRC; never block the queue on it.
         log::Error("dropping undecodable outbox record", {{"seq", std::to_string(entry.seq)}});
         outbox_.Ack(entry.seq);
+        continue;
+      }
+      if (record->message.retained &&
+          latest_retained_.Superseded(record->message.topic, entry.seq)) {
+        outbox_.Ack(entry.seq);
+        coalesced_.Inc();
         continue;
       }
       {

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "absl/status/statusor.h"
+#include "latest_retained.h"
 #include "metrics.h"
 #include "mqtt_client.h"
 #include "outbox.h"
@@ -42,6 +43,9 @@ class Publisher {
   // left stays on disk for the next start.
   void Stop(std::chrono::milliseconds timeout);
   bool connected() const { return connected_; }
+  // Where the appender notes durable retained records, so that an older
+  // retained record with a newer one behind it is acknowledged unsent.
+  LatestRetained& latest_retained() { return latest_retained_; }
 
  private:
   void Run();
@@ -54,6 +58,8 @@ class Publisher {
   metrics::Histogram& latency_;
   metrics::Counter& published_;
   metrics::Counter& failures_;
+  metrics::Counter& coalesced_;
+  LatestRetained latest_retained_;
 
   std::mutex mu_;
   std::condition_variable cv_;

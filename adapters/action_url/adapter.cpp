@@ -42,13 +42,19 @@ FailureLimiter::Options LimiterOptions(const AdapterSettings& s) {
 }  // namespace
 
 ActionUrlHandler::ActionUrlHandler(const AdapterSettings& settings, outbox::Outbox& outbox,
-                                   metrics::Registry& registry, std::function<bool()> ready)
+                                   metrics::Registry& registry, std::function<bool()> ready,
+                                   outbox::LatestRetained* latest_retained)
     : settings_(settings),
       outbox_(outbox),
       registry_(registry),
       ready_(std::move(ready)),
       events_(registry.AddCounter("phonebus_events_total", "Events accepted, by family and kind")),
       rejects_(registry.AddCounter("phonebus_rejects_total", "Requests refused, by reason")),
+      // In kFsync mode a state is durable only after the group sync, and a newer
+      // one that a power loss could still take must not make an older one skipped.
+      latest_retained_(settings.OutboxOptions().durability == outbox::Durability::kOs
+                           ? latest_retained
+                           : nullptr),
       content_type_(mqtt_client::ContentType(settings.mqtt)),
       secrets_(settings.url_secrets),
       allowed_(AllowListOf(settings)),
@@ -176,6 +182,23 @@ std::string ActionUrlHandler::Encode(const google::protobuf::Message& message) c
   return out;
 }
 
+metrics::Counter& ActionUrlHandler::EventCounter(std::string_view family, v1::EventKind kind,
+                                                 const std::string& kind_name) {
+  const int family_index = family == yealink::kPath ? 0 : family == snom::kPath ? 1 : 2;
+  const int kind_index = static_cast<int>(kind);
+  if (kind_index < 0 || kind_index >= v1::EventKind_ARRAYSIZE) {
+    return events_.With({{"family", std::string(family)}, {"kind", kind_name}});
+  }
+  auto& slot = event_counters_[family_index * v1::EventKind_ARRAYSIZE + kind_index];
+  metrics::Counter* counter = slot.load(std::memory_order_acquire);
+  if (!counter) {
+    // Racing threads get the same child from the family: either store is right.
+    counter = &events_.With({{"family", std::string(family)}, {"kind", kind_name}});
+    slot.store(counter, std::memory_order_release);
+  }
+  return *counter;
+}
+
 void ActionUrlHandler::HandleEvent(std::string_view family, std::string_view event_name,
                                    std::string_view raw_query, const http_server::Request& request,
                                    http_server::Reply reply) {
@@ -199,6 +222,7 @@ void ActionUrlHandler::HandleEvent(std::string_view family, std::string_view eve
   const std::string kind = topics::KindName(event.kind());
   const int64_t accepted_us = NowMicros(received_at);
   std::vector<std::string> records;
+  records.reserve(2);
   records.push_back(
       outbox::EncodeRecord({{topics::Event(event.site(), event.device().id(), event.kind()),
                              Encode(event),
@@ -214,21 +238,27 @@ void ActionUrlHandler::HandleEvent(std::string_view family, std::string_view eve
     // the order they were computed.
     std::lock_guard lock(state_mu_);
     auto state = states_.Next(event);
+    std::string state_topic;
     if (state) {
-      records.push_back(outbox::EncodeRecord({{topics::State(event.site(), event.device().id()),
-                                               Encode(*state),
-                                               1,
-                                               true,
-                                               content_type_,
-                                               {{"event_id", event.event_id()}}},
-                                              accepted_us}));
+      state_topic = topics::State(event.site(), event.device().id());
+      records.push_back(outbox::EncodeRecord(
+          {{state_topic, Encode(*state), 1, true, content_type_, {{"event_id", event.event_id()}}},
+           accepted_us}));
     }
-    appended = outbox_.Append(records, [reply, id = event.event_id()](absl::Status durable) {
-      if (durable.ok()) return reply({200, "ok " + id});
-      // Written but the fsync failed: the event may still be published.
-      reply({503, "outbox sync failed: " + std::string(durable.message())});
-    });
-    if (appended.ok() && state) states_.Commit(*state);
+    uint64_t first_seq = 0;
+    appended = outbox_.Append(
+        records,
+        [reply, id = event.event_id()](absl::Status durable) {
+          if (durable.ok()) return reply({200, "ok " + id});
+          // Written but the fsync failed: the event may still be published.
+          reply({503, "outbox sync failed: " + std::string(durable.message())});
+        },
+        &first_seq);
+    if (appended.ok() && state) {
+      // The state is the record after the event.
+      if (latest_retained_) latest_retained_->Durable(state_topic, first_seq + 1);
+      states_.Commit(std::move(*state));
+    }
   }
   if (!appended.ok()) {
     const bool full = absl::IsResourceExhausted(appended);
@@ -239,7 +269,7 @@ void ActionUrlHandler::HandleEvent(std::string_view family, std::string_view eve
     return reply({503, std::string(full ? "outbox full, try later" : "outbox unavailable: ") +
                            (full ? "" : std::string(appended.message()))});
   }
-  events_.With({{"family", std::string(family)}, {"kind", kind}}).Inc();
+  EventCounter(family, event.kind(), kind).Inc();
 }
 
 Adapter::Adapter(AdapterSettings settings) : settings_(std::move(settings)) {
@@ -260,8 +290,8 @@ Adapter::Adapter(AdapterSettings settings) : settings_(std::move(settings)) {
   mqtt_ = std::make_unique<mqtt_client::Client>(std::move(mqtt_options));
   publisher_ =
       std::make_unique<outbox::Publisher>(*outbox_, *mqtt_, settings_.mqtt.max_inflight, registry_);
-  handler_ = std::make_unique<ActionUrlHandler>(settings_, *outbox_, registry_,
-                                                [this] { return ready(); });
+  handler_ = std::make_unique<ActionUrlHandler>(
+      settings_, *outbox_, registry_, [this] { return ready(); }, &publisher_->latest_retained());
   // Pick up the retained states (after a restart, or written by another
   // replica), so the first event of a device does not publish a state that
   // forgot its DND, forwarding or registrations. On MQTT 3.1.1, which has no

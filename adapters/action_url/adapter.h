@@ -6,6 +6,7 @@
 // adapter in-process exactly as main() does.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -29,8 +30,11 @@ namespace phonebus::adapter {
 
 class ActionUrlHandler {
  public:
+  // `latest_retained`, when given, is told of every retained state once it is
+  // durable, so the publisher may skip states a newer one replaces.
   ActionUrlHandler(const AdapterSettings& settings, outbox::Outbox& outbox,
-                   metrics::Registry& registry, std::function<bool()> ready);
+                   metrics::Registry& registry, std::function<bool()> ready,
+                   outbox::LatestRetained* latest_retained = nullptr);
   void Handle(const http_server::Request& request, http_server::Reply reply);
   // Counts a request the HTTP layer refused (timeouts, limits).
   void CountReject(std::string_view reason);
@@ -50,6 +54,10 @@ class ActionUrlHandler {
   void Reject(std::string_view reason, unsigned status, std::string text,
               const http_server::Request& request, const http_server::Reply& reply);
   std::string Encode(const google::protobuf::Message& message) const;
+  // phonebus_events_total{family, kind}, looked up once per label pair: no
+  // lock or label strings per event.
+  metrics::Counter& EventCounter(std::string_view family, v1::EventKind kind,
+                                 const std::string& kind_name);
 
   const AdapterSettings& settings_;
   outbox::Outbox& outbox_;
@@ -57,6 +65,9 @@ class ActionUrlHandler {
   std::function<bool()> ready_;
   metrics::Family<metrics::Counter>& events_;
   metrics::Family<metrics::Counter>& rejects_;
+  static constexpr int kFamilies = 3;  // yealink, snom, softphone
+  std::array<std::atomic<metrics::Counter*>, kFamilies * v1::EventKind_ARRAYSIZE> event_counters_{};
+  outbox::LatestRetained* latest_retained_;
   std::string content_type_;
   const UrlSecrets secrets_;
   const cidr::AllowList allowed_;

@@ -22,7 +22,9 @@ class DeviceStates {
   // The device's state after `event`, or nullopt when nothing worth a retained
   // publish changed. Not thread-safe; the adapter serialises calls.
   std::optional<v1::DeviceState> Next(const v1::PhoneEvent& event) const;
-  void Commit(const v1::DeviceState& state);
+  // By value: the adapter moves the state in once it is in the outbox (a
+  // device's state holds up to 16 calls; copying it is not free).
+  void Commit(v1::DeviceState state);
   // A retained state read back from the bus (after a restart, or from another
   // replica). Taken only for devices with no newer state here.
   void Seed(const v1::DeviceState& state);

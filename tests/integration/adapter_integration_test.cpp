@@ -409,6 +409,47 @@ TEST_F(AdapterTest, BrokerDownTenSecondsLosesNothingAcknowledged) {
   ExpectAllArrive(sub, acked);
 }
 
+// Under a backlog a device's states are latest-wins: only the newest is sent, every event is.
+TEST_F(AdapterTest, BacklogPublishesEveryEventAndOnlyTheNewestStateOfADevice) {
+  Subscriber sub(broker_.uri(), "phonebus/v1/hq/device/+/#");
+  Adapter adapter(TestSettings(broker_, dir_));
+  adapter.Start();
+  const auto port = adapter.endpoint().port();
+  ASSERT_TRUE(WaitConnected(port));
+  broker_.Stop();
+  std::set<std::string> acked;
+  std::string last_id;
+  constexpr int kEvents = 40;  // DND on and off in turn, ending on
+  for (int i = 1; i <= kEvents; ++i) {
+    const auto r =
+        HttpGet(port, kAt + (i % 2 ? "/yealink/dnd_off" : "/yealink/dnd_on") + "?mac=001565aabbcc");
+    ASSERT_EQ(r.status, 200) << r.body;
+    last_id = AckedId(r);
+    acked.insert(last_id);
+  }
+  broker_.Start();
+  ExpectAllArrive(sub, acked);
+  auto newest_state_arrived = [&](const auto& messages) {
+    v1::DeviceState s;
+    return !messages.empty() && messages.back().topic.ends_with("/state") &&
+           s.ParseFromString(messages.back().payload) && s.last_event_id() == last_id;
+  };
+  ASSERT_TRUE(sub.WaitFor(newest_state_arrived, 10s));
+  size_t states = 0;
+  for (const auto& m : sub.messages()) states += m.topic.ends_with("/state");
+  EXPECT_LT(states, static_cast<size_t>(kEvents)) << "older states were sent as well";
+  const auto metrics = HttpGet(port, "/metrics").body;
+  EXPECT_NE(metrics.find("\nphonebus_retained_coalesced_total "), std::string::npos);
+  EXPECT_EQ(metrics.find("\nphonebus_retained_coalesced_total 0\n"), std::string::npos);
+  // The broker retains the newest.
+  Subscriber late(broker_.uri(), "phonebus/v1/hq/device/001565aabbcc/state");
+  ASSERT_TRUE(late.WaitForCount(1, 10s));
+  v1::DeviceState retained;
+  ASSERT_TRUE(retained.ParseFromString(late.messages().front().payload));
+  EXPECT_EQ(retained.last_event_id(), last_id);
+  EXPECT_TRUE(retained.dnd());
+}
+
 class AdapterProcess {
  public:
   AdapterProcess(const Mosquitto& broker, const std::string& dir, unsigned short port,
