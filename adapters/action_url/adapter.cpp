@@ -246,10 +246,15 @@ void ActionUrlHandler::HandleEvent(std::string_view family, std::string_view eve
            accepted_us}));
     }
     uint64_t first_seq = 0;
+    // Counted before the answer: whoever got the 200 may read /metrics next.
+    metrics::Counter* accepted = &EventCounter(family, event.kind(), kind);
     appended = outbox_.Append(
         records,
-        [reply, id = event.event_id()](absl::Status durable) {
-          if (durable.ok()) return reply({200, "ok " + id});
+        [reply, accepted, id = event.event_id()](absl::Status durable) {
+          if (durable.ok()) {
+            accepted->Inc();
+            return reply({200, "ok " + id});
+          }
           // Written but the fsync failed: the event may still be published.
           reply({503, "outbox sync failed: " + std::string(durable.message())});
         },
@@ -269,7 +274,6 @@ void ActionUrlHandler::HandleEvent(std::string_view family, std::string_view eve
     return reply({503, std::string(full ? "outbox full, try later" : "outbox unavailable: ") +
                            (full ? "" : std::string(appended.message()))});
   }
-  EventCounter(family, event.kind(), kind).Inc();
 }
 
 Adapter::Adapter(AdapterSettings settings) : settings_(std::move(settings)) {
