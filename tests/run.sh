@@ -12,7 +12,8 @@ bash deploy/local/install-deps.sh
 build=${PHONEBUS_BUILD_DIR:-build}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j "$(nproc)"
-(cd "$build" && ctest --output-on-failure --timeout 300 -j 2 "$@")
+source tests/support/run_ctest.sh
+run_ctest "$build" 300 "$@"
 fuzz_seconds=${PHONEBUS_FUZZ_SECONDS:-10}
 if [ "$fuzz_seconds" != 0 ]; then
   bash tests/fuzz/run.sh "$fuzz_seconds"

@@ -53,5 +53,6 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPHONEBUS_SAN
 cmake --build "$build" -j "$(nproc)" --target "${targets[@]}"
 built=$(date +%s)
 # Sanitized code runs 2-15x slower: a longer timeout per test, and no more than 2 at once.
-(cd "$build" && ctest --output-on-failure --timeout 900 -j 2 "${labels[@]}" "$@")
+source tests/support/run_ctest.sh
+run_ctest "$build" 900 "${labels[@]}" "$@"
 echo "sanitize $mode: built in $((built - start))s, tests ran in $(($(date +%s) - built))s" >&2
