@@ -1,6 +1,7 @@
 #include "command_forms.h"
 
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <utility>
@@ -68,9 +69,31 @@ std::string_view WithoutTag(std::string_view what) {
   return what;
 }
 
+// libstdc++'s regex compiler reads the number of a back-reference (\12) or a
+// repeat ({3,5}) into an int without an overflow check (undefined behaviour,
+// found by fuzz_command_forms), and a huge repeat builds a huge automaton;
+// firmware patterns need neither beyond a few digits.
+bool NumbersWithinLimit(std::string_view text) {
+  constexpr size_t kMaxDigits = 4;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\' && text[i] != '{' && text[i] != ',') continue;
+    size_t digits = 0;
+    while (i + 1 + digits < text.size() &&
+           std::isdigit(static_cast<unsigned char>(text[i + 1 + digits]))) {
+      ++digits;
+    }
+    if (digits > kMaxDigits) return false;
+  }
+  return true;
+}
+
 absl::StatusOr<std::regex> Pattern(std::string_view place, const Json& value) {
   if (!value.is_string()) return Invalid(place, "must be a string (a regular expression)");
   const auto& text = value.get_ref<const std::string&>();
+  if (!NumbersWithinLimit(text)) {
+    return Invalid(place, detail::Cat("invalid regular expression ", Quote(text),
+                                      ": back-references and repeats take at most 4 digits"));
+  }
   try {
     return std::regex(text, std::regex::ECMAScript | std::regex::icase);
   } catch (const std::regex_error& e) {

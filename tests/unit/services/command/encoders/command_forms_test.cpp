@@ -237,6 +237,18 @@ INSTANTIATE_TEST_SUITE_P(
                        R"({"rules": [{"vendor": "yealink", "firmware": "(", "form": "snom"}]})",
                        "rules[0].firmware: invalid regular expression \"(\": Mismatched '(' and "
                        "')' in regular expression"},
+        // libstdc++ reads these numbers into an int unchecked (found by fuzz_command_forms).
+        ParseErrorCase{
+            "HugeBackReference",
+            R"({"rules": [{"vendor": "yealink", "firmware": "^\\99990013747991028013465d+", "form": "snom"}]})",
+            "rules[0].firmware: invalid regular expression "
+            "\"^\\\\99990013747991028013465d+\": back-references and repeats take at "
+            "most 4 digits"},
+        ParseErrorCase{
+            "HugeRepeat",
+            R"({"rules": [{"vendor": "yealink", "model": "T{1,99999}", "form": "snom"}]})",
+            "rules[0].model: invalid regular expression \"T{1,99999}\": "
+            "back-references and repeats take at most 4 digits"},
         ParseErrorCase{"ModelNotString",
                        R"({"rules": [{"vendor": "yealink", "model": ["T4"], "form": "snom"}]})",
                        "rules[0].model: must be a string (a regular expression)"},
