@@ -30,15 +30,7 @@ fi
 tmp=$(mktemp -d /tmp/phonebus-cpu-XXXXXX)
 source tests/support/common.sh
 start_broker
-adapter_port=$(free_port)
-secret=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
-(umask 077 && echo "$secret" >"$tmp/url-secret")
-"${PHONEBUS_ADAPTER_BIN:-$build/adapters/action_url/phonebus-adapter}" --listen "127.0.0.1:$adapter_port" \
-  --mqtt-broker "tcp://127.0.0.1:$broker_port" --outbox-dir "$tmp/outbox" --site bench \
-  --url-secret-file "$tmp/url-secret" --log-level warn 2>"$tmp/adapter.log" &
-adapter_pid=$!
-pids+=("$adapter_pid")
-wait_port "$adapter_port" "$tmp/adapter.log"
+start_adapter "${PHONEBUS_ADAPTER_BIN:-$build/adapters/action_url/phonebus-adapter}"
 
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, in ticks

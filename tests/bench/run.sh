@@ -47,16 +47,7 @@ CONF
 pids+=($!)
 wait_port "$nginx_port" "$tmp/nginx/err.log"
 
-adapter_port=$(free_port)
-# Phones send the URL secret as the first path segment; so does the bench.
-secret=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
-(umask 077 && echo "$secret" >"$tmp/url-secret")
-"$build/adapters/action_url/phonebus-adapter" --listen "127.0.0.1:$adapter_port" \
-  --mqtt-broker "tcp://127.0.0.1:$broker_port" --outbox-dir "$tmp/outbox" --site bench \
-  --url-secret-file "$tmp/url-secret" --log-level warn 2>"$tmp/adapter.log" &
-adapter_pid=$!
-pids+=("$adapter_pid")
-wait_port "$adapter_port" "$tmp/adapter.log"
+start_adapter "$build/adapters/action_url/phonebus-adapter"
 
 rc=0
 "$build/tests/bench/adapter_bench" --adapter-port "$adapter_port" --nginx-port "$nginx_port" \

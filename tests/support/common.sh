@@ -51,3 +51,18 @@ CONF
   pids+=("$broker_pid")
   wait_port "$broker_port" "$tmp/mosquitto/mosquitto.log"
 }
+
+# Starts phonebus-adapter ($1) for the benches on a free port against $broker_port, with a fresh
+# URL secret (phones send it as the first path segment; so do the benches). Sets adapter_port,
+# secret and adapter_pid.
+start_adapter() {
+  adapter_port=$(free_port)
+  secret=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  (umask 077 && echo "$secret" >"$tmp/url-secret")
+  "$1" --listen "127.0.0.1:$adapter_port" --mqtt-broker "tcp://127.0.0.1:$broker_port" \
+    --outbox-dir "$tmp/outbox" --site bench --url-secret-file "$tmp/url-secret" \
+    --log-level warn 2>"$tmp/adapter.log" &
+  adapter_pid=$!
+  pids+=("$adapter_pid")
+  wait_port "$adapter_port" "$tmp/adapter.log"
+}
