@@ -15,11 +15,12 @@ std::string OpenSslError() {
   return reason ? reason : "error " + std::to_string(code);
 }
 
+std::string Named(const TlsFiles::File& file) { return file.name + " '" + file.path + "'"; }
+
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<TlsFiles>> TlsFiles::Load(std::string cert_file,
-                                                         std::string key_file) {
-  std::unique_ptr<TlsFiles> files(new TlsFiles(std::move(cert_file), std::move(key_file)));
+absl::StatusOr<std::unique_ptr<TlsFiles>> TlsFiles::Load(File cert, File key) {
+  std::unique_ptr<TlsFiles> files(new TlsFiles(std::move(cert), std::move(key)));
   files->seen_ = files->Stamps();
   auto context = files->Build();
   if (!context.ok()) return context.status();
@@ -39,7 +40,7 @@ std::pair<TlsFiles::Stamp, TlsFiles::Stamp> TlsFiles::Stamps() const {
     return Stamp{static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec,
                  static_cast<long long>(st.st_size), static_cast<long long>(st.st_ino)};
   };
-  return {stamp(cert_file_), stamp(key_file_)};
+  return {stamp(cert_.path), stamp(key_.path)};
 }
 
 absl::StatusOr<std::shared_ptr<net::ssl::context>> TlsFiles::Build() const {
@@ -50,16 +51,14 @@ absl::StatusOr<std::shared_ptr<net::ssl::context>> TlsFiles::Build() const {
                        net::ssl::context::single_dh_use);
   SSL_CTX* ctx = context->native_handle();
   ERR_clear_error();
-  if (SSL_CTX_use_certificate_chain_file(ctx, cert_file_.c_str()) != 1) {
-    return absl::InvalidArgumentError("cannot use certificate file '" + cert_file_ +
-                                      "': " + OpenSslError());
+  if (SSL_CTX_use_certificate_chain_file(ctx, cert_.path.c_str()) != 1) {
+    return absl::InvalidArgumentError(Named(cert_) + ": cannot use it: " + OpenSslError());
   }
-  if (SSL_CTX_use_PrivateKey_file(ctx, key_file_.c_str(), SSL_FILETYPE_PEM) != 1) {
-    return absl::InvalidArgumentError("cannot use key file '" + key_file_ + "': " + OpenSslError());
+  if (SSL_CTX_use_PrivateKey_file(ctx, key_.path.c_str(), SSL_FILETYPE_PEM) != 1) {
+    return absl::InvalidArgumentError(Named(key_) + ": cannot use it: " + OpenSslError());
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
-    return absl::InvalidArgumentError("key file '" + key_file_ +
-                                      "' does not match certificate file '" + cert_file_ + "'");
+    return absl::InvalidArgumentError(Named(key_) + ": does not match " + Named(cert_));
   }
   return context;
 }

@@ -23,9 +23,14 @@ namespace phonebus {
 
 class TlsFiles {
  public:
+  // Where each file comes from, and the name errors give it (the setting that
+  // chose it, so that a start-up error names what to fix).
+  struct File {
+    std::string path;
+    std::string name;
+  };
   // Loads the pair now; the error names the file that failed (never its contents).
-  static absl::StatusOr<std::unique_ptr<TlsFiles>> Load(std::string cert_file,
-                                                        std::string key_file);
+  static absl::StatusOr<std::unique_ptr<TlsFiles>> Load(File cert, File key);
 
   std::shared_ptr<net::ssl::context> Current() const;
 
@@ -41,13 +46,12 @@ class TlsFiles {
     bool operator==(const Stamp&) const = default;
     long long mtime_ns, size, inode;
   };
-  TlsFiles(std::string cert_file, std::string key_file)
-      : cert_file_(std::move(cert_file)), key_file_(std::move(key_file)) {}
+  TlsFiles(File cert, File key) : cert_(std::move(cert)), key_(std::move(key)) {}
   absl::StatusOr<std::shared_ptr<net::ssl::context>> Build() const;
   std::pair<Stamp, Stamp> Stamps() const;
 
-  const std::string cert_file_;
-  const std::string key_file_;
+  const File cert_;
+  const File key_;
   std::pair<Stamp, Stamp> seen_{};
   mutable std::mutex mu_;
   std::shared_ptr<net::ssl::context> current_;

@@ -309,13 +309,9 @@ Adapter::Adapter(AdapterSettings settings) : settings_(std::move(settings)) {
   });
   server_ = Listen("--listen", settings_.listen, nullptr);
   if (!settings_.tls_listen.empty()) {
-    auto files = TlsFiles::Load(settings_.tls_cert_file, settings_.tls_key_file);
-    if (!files.ok()) {
-      const std::string message(files.status().message());
-      const bool cert = message.find("certificate file") < message.find("key file");
-      throw std::runtime_error((cert ? "--tls-cert-file: " : "--tls-key-file: ") +
-                               std::string(message));
-    }
+    auto files = TlsFiles::Load({settings_.tls_cert_file, "--tls-cert-file"},
+                                {settings_.tls_key_file, "--tls-key-file"});
+    if (!files.ok()) throw std::runtime_error(std::string(files.status().message()));
     tls_files_ = std::move(*files);
     tls_server_ = Listen("--tls-listen", settings_.tls_listen, tls_files_.get());
     tls_reload_timer_ = std::make_unique<net::steady_timer>(ioc_);

@@ -13,6 +13,7 @@
 
 #include "http_get.h"
 #include "mosquitto.h"
+#include "pki.h"
 #include "ports.h"
 
 namespace phonebus {
@@ -72,6 +73,9 @@ TEST(AdapterCli, BadSettingsStopStartUpNamingTheSetting) {
   std::ofstream(dir + "/url-secret") << kUrlSecret << "\n";
   const std::string ok = " --url-secret-file " + dir + "/url-secret";
   const std::string tls = " --tls-listen 127.0.0.1:0";
+  testing::Pki pki;
+  const std::string good_cert = " --tls-cert-file " + pki.server_cert();
+  const std::string other_key = testing::Pki::KeyOf(pki.Client("someone-else"));
   for (const auto& c : std::vector<Case>{
            {"--url-secret-file " + dir + "/missing", "--url-secret-file"},
            {"--url-secret-file " + dir + "/short", "--url-secret-file"},
@@ -85,6 +89,8 @@ TEST(AdapterCli, BadSettingsStopStartUpNamingTheSetting) {
            {tls + " --tls-cert-file " + dir + "/garbage.pem --tls-key-file " + dir +
                 "/garbage.pem" + ok,
             "--tls-cert-file"},
+           {tls + good_cert + " --tls-key-file " + dir + "/garbage.pem" + ok, "--tls-key-file"},
+           {tls + good_cert + " --tls-key-file " + other_key + ok, "--tls-key-file"},
        }) {
     const auto r =
         RunAdapter(c.args + " --mqtt-broker tcp://127.0.0.1:1 --outbox-dir " + dir + "/outbox");
