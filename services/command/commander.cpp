@@ -301,8 +301,10 @@ void Commander::AwaitRetainedStates() {
         std::max(subscribed, Clock::time_point(Clock::duration(last_retained_ns_.load())));
     if (now - last >= kQuiet) return MarkReady("device states loaded from the bus");
     if (now >= deadline) return MarkReady("--ready-timeout-s passed while loading device states");
+    // No need to be woken per message: at the earliest moment the burst can
+    // be over, the newest retained state's time is read again.
     std::unique_lock lock(bus_mu_);
-    bus_cv_.wait_for(lock, std::chrono::milliseconds(50), [&] { return stopping_.load(); });
+    bus_cv_.wait_until(lock, std::min(last + kQuiet, deadline), [&] { return stopping_.load(); });
   }
 }
 
