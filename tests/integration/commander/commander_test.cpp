@@ -98,6 +98,9 @@ class CommanderTest : public ::testing::Test {
     hung_ = Add({.id = "001565000504",
                  .family = Family::kYealinkServlet,
                  .failure = phonesim::Failure::kHang});
+    // In no inventory entry: reached, once learned from the bus, through the
+    // per-vendor default port (the inventory's "defaults").
+    learned_ = Add({.id = "000413112233", .family = Family::kSnom});
     gone_port_ = testing::FreePort();
 
     const auto entry = [](const PhoneHandle& p, const std::string& vendor,
@@ -121,7 +124,8 @@ class CommanderTest : public ::testing::Test {
         << entry(hung_, "yealink", "") << ",\n"
         << entry(nohttp_, "snom", R"(, "username": "admin", "password": "secret-n")") << ",\n"
         << R"({"id": "0015650000ff", "vendor": "yealink", "address": "127.0.0.1:)" << gone_port_
-        << "\"}\n]}\n";
+        << "\"}\n],\n"
+        << R"("defaults": [{"vendor": "snom", "port": )" << learned_.port() << "}]}\n";
 
     CommanderSettings s;
     s.listen = "127.0.0.1:0";
@@ -173,7 +177,7 @@ class CommanderTest : public ::testing::Test {
   Mosquitto broker_;
   phonesim::Simulator sim_;
   std::string dir_;
-  PhoneHandle yealink_, snom_, soft_, legacy_, t38_, wrong_, fenced_, hung_, nohttp_;
+  PhoneHandle yealink_, snom_, soft_, legacy_, t38_, wrong_, fenced_, hung_, nohttp_, learned_;
   unsigned short gone_port_ = 0;
   CommanderSettings settings_;
   std::unique_ptr<Commander> commander_;
@@ -410,7 +414,6 @@ TEST_F(CommanderTest, PublishesEveryOutcomeWithoutSecrets) {
 
 TEST_F(CommanderTest, LearnsPhonesFromTheBus) {
   // A phone no inventory lists: known once the adapter's retained state says so.
-  auto learned = Add({.id = "000413112233", .family = Family::kSnom});
   v1::DeviceState state;
   state.set_site("default");
   state.mutable_device()->set_id("000413112233");
@@ -419,18 +422,6 @@ TEST_F(CommanderTest, LearnsPhonesFromTheBus) {
   state.mutable_device()->set_model("D785");
   state.add_accounts()->set_account("3003@pbx.example");
   EXPECT_EQ(Dial("3003", "2323", "l-0").error_code(), grpc::StatusCode::NOT_FOUND);
-
-  // The learned device has no inventory entry: its port comes from per-vendor
-  // defaults, which this test cannot know before the simulator picked one, so
-  // a second commander is started with them.
-  std::ofstream(dir_ + "/defaults.json")
-      << R"({"defaults": [{"vendor": "snom", "port": )" << learned.port() << "}]}";
-  auto s = settings_;
-  s.inventory = dir_ + "/defaults.json";
-  Commander second(s);
-  second.Start();
-  auto stub = v1::PhoneControl::NewStub(grpc::CreateChannel(
-      "127.0.0.1:" + std::to_string(second.grpc_port()), grpc::InsecureChannelCredentials()));
 
   mqtt_client::Options o;
   o.mqtt.brokers = {broker_.uri()};
@@ -442,41 +433,35 @@ TEST_F(CommanderTest, LearnsPhonesFromTheBus) {
           .Publish({topics::State("default", "000413112233"), state.SerializeAsString(), 1, true},
                    1)
           .ok());
-  v1::DialRequest req;
-  req.set_device("3003");
-  req.set_number("2323");
-  req.set_request_id("l-1");
   grpc::Status status;
   for (int i = 0; i < 100; ++i) {
-    v1::DialResponse resp;
-    grpc::ClientContext ctx;
-    status = stub->Dial(&ctx, req, &resp);
+    status = Dial("3003", "2323", "l-1");
     if (status.error_code() != grpc::StatusCode::NOT_FOUND) break;
     std::this_thread::sleep_for(50ms);
   }
   ASSERT_TRUE(status.ok()) << status.error_message();
-  ASSERT_EQ(Commands(learned).size(), 1u);
-  EXPECT_EQ(Commands(learned)[0].number, "2323");
+  ASSERT_EQ(Commands(learned_).size(), 1u);
+  EXPECT_EQ(Commands(learned_)[0].number, "2323");
 
   v1::GetDeviceRequest get;
   get.set_device("3003@pbx.example");
   v1::DeviceInfo info;
   grpc::ClientContext ctx;
-  ASSERT_TRUE(stub->GetDevice(&ctx, get, &info).ok());
+  ASSERT_TRUE(stub_->GetDevice(&ctx, get, &info).ok());
   EXPECT_EQ(info.id(), "000413112233");
   EXPECT_EQ(info.source(), v1::DEVICE_SOURCE_LEARNED);
-  EXPECT_EQ(info.address(), "127.0.0.1:" + std::to_string(learned.port()));
+  EXPECT_EQ(info.address(), "127.0.0.1:" + std::to_string(learned_.port()));
   EXPECT_EQ(info.state().device().model(), "D785");
 
   // Clearing the retained state forgets it.
   ASSERT_TRUE(adapter.Publish({topics::State("default", "000413112233"), "", 1, true}, 2).ok());
   for (int i = 0; i < 100; ++i) {
     grpc::ClientContext c;
-    if (stub->GetDevice(&c, get, &info).error_code() == grpc::StatusCode::NOT_FOUND) break;
+    if (stub_->GetDevice(&c, get, &info).error_code() == grpc::StatusCode::NOT_FOUND) break;
     std::this_thread::sleep_for(50ms);
   }
   grpc::ClientContext c;
-  EXPECT_EQ(stub->GetDevice(&c, get, &info).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(stub_->GetDevice(&c, get, &info).error_code(), grpc::StatusCode::NOT_FOUND);
   adapter.Close();
 }
 
