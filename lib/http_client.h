@@ -73,7 +73,7 @@ class Client {
     // An idle keep-alive connection is closed after this; phones drop theirs
     // after a few seconds anyway.
     std::chrono::milliseconds idle_timeout{10000};
-    size_t max_body_bytes = 64 * 1024;
+    size_t max_body_bytes = size_t{64} * 1024;
   };
 
   // Throws std::runtime_error when ca_file cannot be loaded (start-up only).

@@ -35,7 +35,7 @@ class ActionUrlHandler {
   ActionUrlHandler(const AdapterSettings& settings, outbox::Outbox& outbox,
                    metrics::Registry& registry, std::function<bool()> ready,
                    outbox::LatestRetained* latest_retained = nullptr);
-  void Handle(const http_server::Request& request, http_server::Reply reply);
+  void Handle(const http_server::Request& request, const http_server::Reply& reply);
   // Counts a request the HTTP layer refused (timeouts, limits).
   void CountReject(std::string_view reason);
   // A retained DeviceState payload read back from the bus.
@@ -48,9 +48,9 @@ class ActionUrlHandler {
   bool Admit(std::string_view& path, const http_server::Request& request,
              const http_server::Reply& reply);
   void Route(std::string_view path, std::string_view query, const http_server::Request& request,
-             http_server::Reply reply);
+             const http_server::Reply& reply);
   void HandleEvent(std::string_view family, std::string_view event, std::string_view query,
-                   const http_server::Request& request, http_server::Reply reply);
+                   const http_server::Request& request, const http_server::Reply& reply);
   void Reject(std::string_view reason, unsigned status, std::string text,
               const http_server::Request& request, const http_server::Reply& reply);
   std::string Encode(const google::protobuf::Message& message) const;
