@@ -66,7 +66,8 @@ class ActionUrlHandler {
   metrics::Family<metrics::Counter>& events_;
   metrics::Family<metrics::Counter>& rejects_;
   static constexpr int kFamilies = 3;  // yealink, snom, softphone
-  std::array<std::atomic<metrics::Counter*>, kFamilies * v1::EventKind_ARRAYSIZE> event_counters_{};
+  std::array<std::atomic<metrics::Counter*>, size_t{kFamilies} * v1::EventKind_ARRAYSIZE>
+      event_counters_{};
   outbox::LatestRetained* latest_retained_;
   std::string content_type_;
   const UrlSecrets secrets_;
