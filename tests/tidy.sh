@@ -22,8 +22,8 @@ all_files() {
 }
 
 # The files changed since $1, each checked once: a changed .cpp itself, a changed header through
-# one file that includes it (its own .cpp if it has one; from ninja's dependency log, so this
-# needs the build). A changed check list means every file.
+# one of our files that includes it (its own .cpp if it has one; from ninja's dependency log, so
+# this needs the build). A changed check list means every file.
 changed_files() {
   local changed
   changed=$(git diff --name-only "$1" --)
@@ -37,13 +37,18 @@ changed_files() {
     grep -E '\.cpp$' <<<"$changed" || true
     if [ -n "$headers" ]; then
       # "object: #deps ..." then the object's source and headers, indented, source first.
-      ninja -C "$build" -t deps | HEADERS=$headers awk '
-        BEGIN { n = split(ENVIRON["HEADERS"], h, "\n"); for (i = 1; i <= n; i++) changed[h[i]] = 1 }
+      # Only our files may stand for a header: one from tests/ would be dropped below, the header
+      # unchecked.
+      ninja -C "$build" -t deps | HEADERS=$headers OURS=$(all_files | sed "s|^|$PWD/|") awk '
+        BEGIN {
+          n = split(ENVIRON["HEADERS"], h, "\n"); for (i = 1; i <= n; i++) changed[h[i]] = 1
+          n = split(ENVIRON["OURS"], o, "\n"); for (i = 1; i <= n; i++) ours[o[i]] = 1
+        }
         /^[^ ]/ { source = ""; next }
         /^    / {
           dep = $1
           if (source == "") { source = dep; next }
-          if (!(dep in changed)) next
+          if (!(source in ours) || !(dep in changed)) next
           own = dep; sub(/\.h$/, ".cpp", own)
           if (!(dep in includer) || source == own) includer[dep] = source
         }
@@ -55,7 +60,12 @@ changed_files() {
 
 case "${1:-}" in
   --changed)
-    if git rev-parse -q --verify "$2^{commit}" >/dev/null; then
+    if git rev-parse -q --verify "${2:?--changed needs a commit}^{commit}" >/dev/null; then
+      if git diff --name-only "$2" -- | grep -qE '\.h$'; then
+        # Who includes a changed header comes from ninja's dependency log, complete once every
+        # file is built: nothing to do after tests/run.sh (as in .ci/run), the whole build if not.
+        cmake --build "$build" -j "$(nproc)" >/dev/null
+      fi
       mapfile -t files < <(changed_files "$2")
     else
       echo "tidy: no commit $2 here (a shallow clone?): checking every file" >&2
