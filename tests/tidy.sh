@@ -16,7 +16,9 @@ fi
 cmake --build "$build" -j "$(nproc)" --target phonebus_proto phonebus_grpc >/dev/null
 
 # The code that ships. tests/ is not clean yet (~100 findings, most of them accessors in the
-# test support code); it joins once they are fixed.
+# test support code); it joins once they are fixed, except tests/bench/adapter_bench.cpp: its
+# Asio coroutines do not compile under clang-14 with Debian's libstdc++ and Boost (no
+# asio::awaitable, no std::coroutine_traits).
 all_files() {
   git ls-files 'lib/*.cpp' 'adapters/*.cpp' 'services/*.cpp'
 }
