@@ -40,7 +40,7 @@ struct Challenge {
 };
 
 // Longest header value the parsers accept; phones send a few hundred bytes.
-inline constexpr size_t kMaxHeaderValueBytes = 16 * 1024;
+inline constexpr size_t kMaxHeaderValueBytes = size_t{16} * 1024;
 
 // Parses a WWW-Authenticate value: one or several comma-separated challenges
 // (RFC 7235 section 4.1). A header that appears several times is parsed one

@@ -357,7 +357,7 @@ void Admit(const std::shared_ptr<State>& state, std::shared_ptr<S> session, bool
   session->Run(entry);
 }
 
-void Accept(std::shared_ptr<State> state) {
+void Accept(const std::shared_ptr<State>& state) {
   state->acceptor.async_accept(net::make_strand(state->ioc), [state](beast::error_code ec,
                                                                      tcp::socket socket) {
     if (ec == net::error::operation_aborted || !state->acceptor.is_open()) return;

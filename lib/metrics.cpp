@@ -40,7 +40,9 @@ std::vector<uint64_t> Histogram::CumulativeCounts() const {
   return out;
 }
 
-double Histogram::Sum() const { return sum_micro_.load(std::memory_order_relaxed) / 1e6; }
+double Histogram::Sum() const {
+  return static_cast<double>(sum_micro_.load(std::memory_order_relaxed)) / 1e6;
+}
 
 Family<Counter>& Registry::AddCounter(std::string name, std::string help) {
   std::lock_guard lock(mu_);

@@ -233,7 +233,7 @@ absl::Status Outbox::StartSegment() {
   if (write_fd_ >= 0) {
     // Completions waiting for the flusher may cover records of the old segment.
     if (options_.durability == Durability::kFsync && ::fdatasync(write_fd_) != 0) {
-      const absl::Status st = Errno("fdatasync");
+      absl::Status st = Errno("fdatasync");  // not const: returned by move
       ::close(fd);
       ::unlink(path.c_str());
       return st;

@@ -96,7 +96,8 @@ void ActionUrlHandler::Reject(std::string_view reason, unsigned status, std::str
   reply({status, std::move(text)});
 }
 
-void ActionUrlHandler::Handle(const http_server::Request& request, http_server::Reply reply) {
+void ActionUrlHandler::Handle(const http_server::Request& request,
+                              const http_server::Reply& reply) {
   auto [path, query] = url::SplitTarget(request.target);
   if (path == "/healthz") return reply({200, "ok"});
   if (path == "/readyz") {
@@ -106,7 +107,7 @@ void ActionUrlHandler::Handle(const http_server::Request& request, http_server::
     return reply({200, registry_.Render(), "text/plain; version=0.0.4; charset=utf-8"});
   }
   if (!Admit(path, request, reply)) return;
-  Route(path, query, request, std::move(reply));
+  Route(path, query, request, reply);
 }
 
 bool ActionUrlHandler::Admit(std::string_view& path, const http_server::Request& request,
@@ -150,7 +151,7 @@ bool ActionUrlHandler::Admit(std::string_view& path, const http_server::Request&
 }
 
 void ActionUrlHandler::Route(std::string_view path, std::string_view query,
-                             const http_server::Request& request, http_server::Reply reply) {
+                             const http_server::Request& request, const http_server::Reply& reply) {
   // /{family} or /{family}/{event}
   std::string_view rest = path.substr(path.empty() ? 0 : 1);
   const auto slash = rest.find('/');
@@ -161,7 +162,7 @@ void ActionUrlHandler::Route(std::string_view path, std::string_view query,
     if (event.find('/') != std::string_view::npos) {
       return Reject("unknown_path", 404, "no such path: " + std::string(path), request, reply);
     }
-    return HandleEvent(family, event, query, request, std::move(reply));
+    return HandleEvent(family, event, query, request, reply);
   }
   Reject("unknown_path", 404,
          "no such path: " + std::string(path) + " (Action URLs go to /" +
@@ -201,7 +202,7 @@ metrics::Counter& ActionUrlHandler::EventCounter(std::string_view family, v1::Ev
 
 void ActionUrlHandler::HandleEvent(std::string_view family, std::string_view event_name,
                                    std::string_view raw_query, const http_server::Request& request,
-                                   http_server::Reply reply) {
+                                   const http_server::Reply& reply) {
   const auto received_at = std::chrono::system_clock::now();
   auto query = url::ParseQuery(raw_query);
   if (!query.ok()) {
@@ -250,7 +251,7 @@ void ActionUrlHandler::HandleEvent(std::string_view family, std::string_view eve
     metrics::Counter* accepted = &EventCounter(family, event.kind(), kind);
     appended = outbox_.Append(
         records,
-        [reply, accepted, id = event.event_id()](absl::Status durable) {
+        [reply, accepted, id = event.event_id()](const absl::Status& durable) {
           if (durable.ok()) {
             accepted->Inc();
             return reply({200, "ok " + id});
@@ -300,7 +301,8 @@ Adapter::Adapter(AdapterSettings settings) : settings_(std::move(settings)) {
   // replica), so the first event of a device does not publish a state that
   // forgot its DND, forwarding or registrations. On MQTT 3.1.1, which has no
   // "no local", our own echoes come back too and Seed drops them (not newer).
-  mqtt_->OnMessage([h = handler_.get()](mqtt_client::Message m) { h->SeedState(m.payload); });
+  mqtt_->OnMessage(
+      [h = handler_.get()](const mqtt_client::Message& m) { h->SeedState(m.payload); });
   publisher_->OnConnected([this] {
     if (auto st = mqtt_->Subscribe(topics::AllStates(settings_.site), 1, /*no_local=*/true);
         !st.ok()) {
@@ -328,8 +330,8 @@ std::unique_ptr<http_server::Server> Adapter::Listen(const std::string& setting,
   try {
     return std::make_unique<http_server::Server>(
         ioc_, tcp::endpoint(address, hp.port), settings_.Limits(),
-        [h = handler_.get()](const http_server::Request& r, http_server::Reply reply) {
-          h->Handle(r, std::move(reply));
+        [h = handler_.get()](const http_server::Request& r, const http_server::Reply& reply) {
+          h->Handle(r, reply);
         },
         [h = handler_.get()](std::string_view reason, const std::string&) {
           h->CountReject(reason);

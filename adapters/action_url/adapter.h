@@ -35,7 +35,7 @@ class ActionUrlHandler {
   ActionUrlHandler(const AdapterSettings& settings, outbox::Outbox& outbox,
                    metrics::Registry& registry, std::function<bool()> ready,
                    outbox::LatestRetained* latest_retained = nullptr);
-  void Handle(const http_server::Request& request, http_server::Reply reply);
+  void Handle(const http_server::Request& request, const http_server::Reply& reply);
   // Counts a request the HTTP layer refused (timeouts, limits).
   void CountReject(std::string_view reason);
   // A retained DeviceState payload read back from the bus.
@@ -48,9 +48,9 @@ class ActionUrlHandler {
   bool Admit(std::string_view& path, const http_server::Request& request,
              const http_server::Reply& reply);
   void Route(std::string_view path, std::string_view query, const http_server::Request& request,
-             http_server::Reply reply);
+             const http_server::Reply& reply);
   void HandleEvent(std::string_view family, std::string_view event, std::string_view query,
-                   const http_server::Request& request, http_server::Reply reply);
+                   const http_server::Request& request, const http_server::Reply& reply);
   void Reject(std::string_view reason, unsigned status, std::string text,
               const http_server::Request& request, const http_server::Reply& reply);
   std::string Encode(const google::protobuf::Message& message) const;
@@ -66,7 +66,8 @@ class ActionUrlHandler {
   metrics::Family<metrics::Counter>& events_;
   metrics::Family<metrics::Counter>& rejects_;
   static constexpr int kFamilies = 3;  // yealink, snom, softphone
-  std::array<std::atomic<metrics::Counter*>, kFamilies * v1::EventKind_ARRAYSIZE> event_counters_{};
+  std::array<std::atomic<metrics::Counter*>, size_t{kFamilies} * v1::EventKind_ARRAYSIZE>
+      event_counters_{};
   outbox::LatestRetained* latest_retained_;
   std::string content_type_;
   const UrlSecrets secrets_;

@@ -21,6 +21,7 @@ packages=(
   "${build_packages[@]}"
   libgtest-dev libgmock-dev
   clang-format                       # the style check in .ci/run
+  clang-tidy-14                      # tests/tidy.sh
   clang-14 libclang-rt-14-dev        # libFuzzer and its sanitizer runtimes (tests/fuzz/run.sh)
   mosquitto mosquitto-clients
   curl python3                       # test and bench scripts: HTTP requests, free ports

@@ -2,11 +2,14 @@
 // (dial, answer, hangup, hold, resume, transfer, keys, dnd, devices), shows
 // the bus as readable lines (watch), and prints phone provisioning (config).
 #include <CLI/CLI.hpp>
+#include <iostream>
 
 #include "exit_codes.h"
 #include "subcommands.h"
 
-int main(int argc, char** argv) {
+// What escapes (a bug, or memory running out) is reported like any other failure, not as
+// std::terminate's abort.
+int main(int argc, char** argv) try {
   using namespace phonebus::cli;
   CLI::App app{"phonebus: drive phones and watch calls on the phonebus message bus"};
   app.require_subcommand(1);
@@ -43,4 +46,7 @@ int main(int argc, char** argv) {
     }
   }
   return kExitUsage;
+} catch (const std::exception& e) {
+  std::cerr << "phonebus: " << e.what() << "\n";
+  return phonebus::cli::kExitRefused;
 }

@@ -212,8 +212,8 @@ Commander::Commander(CommanderSettings settings)
     limits.max_connections = 256;
     metrics_server_ = std::make_unique<http_server::Server>(
         ioc_, Endpoint("--metrics-listen", settings_.metrics_listen), limits,
-        [this](const http_server::Request& r, http_server::Reply reply) {
-          HandleHttp(r, std::move(reply));
+        [this](const http_server::Request& r, const http_server::Reply& reply) {
+          HandleHttp(r, reply);
         });
   } catch (const boost::system::system_error& e) {
     throw std::runtime_error("--metrics-listen " + settings_.metrics_listen + ": " +
@@ -350,7 +350,7 @@ void Commander::PublishResult(const v1::CommandResult& result) {
   if (!mqtt_->IsConnected() || !mqtt_->Publish(m, 0).ok()) results_dropped_.With({}).Inc();
 }
 
-void Commander::HandleHttp(const http_server::Request& request, http_server::Reply reply) {
+void Commander::HandleHttp(const http_server::Request& request, const http_server::Reply& reply) {
   const auto [path, query] = url::SplitTarget(request.target);
   if (path == "/healthz") return reply({200, "ok"});
   if (path == "/readyz") {

@@ -48,7 +48,7 @@ class Commander {
   void MarkReady(std::string_view why);
   void OnBusMessage(const mqtt_client::Message& message);
   void PublishResult(const v1::CommandResult& result);
-  void HandleHttp(const http_server::Request& request, http_server::Reply reply);
+  void HandleHttp(const http_server::Request& request, const http_server::Reply& reply);
 
   CommanderSettings settings_;
   metrics::Registry metrics_;

@@ -87,7 +87,7 @@ class Entry {
 #define PHONEBUS_ASSIGN(lhs, expr)              \
   auto lhs##_or = (expr);                       \
   if (!lhs##_or.ok()) return lhs##_or.status(); \
-  auto lhs = std::move(*lhs##_or)
+  auto lhs = std::move(*lhs##_or)  // NOLINT(bugprone-macro-parentheses): lhs names a variable
 
 // username + exactly one of password, password_env, password_file.
 absl::Status ReadCredentials(Entry& e, const SecretSources& secrets, std::string& username,

@@ -7,7 +7,9 @@
 #include "log.h"
 #include "stop_signals.h"
 
-int main(int argc, char** argv) {
+// What escapes (a bug, or memory running out) is logged and ends the process with 1, not
+// std::terminate.
+int main(int argc, char** argv) try {
   using namespace phonebus;
   StopSignals stop_signals;
 
@@ -36,4 +38,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+} catch (const std::exception& e) {
+  phonebus::log::Error("fatal", {{"error", e.what()}});
+  return 1;
 }

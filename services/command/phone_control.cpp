@@ -284,7 +284,7 @@ void PhoneControlService::Send(grpc::ServerUnaryReactor* reactor,
   http_client::Credentials credentials{phone.username, phone.password};
   phones_.Get(endpoint, std::move(request.target), credentials, deadline,
               [this, reactor, result, claim = std::move(claim),
-               phone = std::move(phone)](http_client::Outcome outcome) {
+               phone = std::move(phone)](const http_client::Outcome& outcome) {
                 result->set_phone_status(outcome.status);
                 if (!phone.username.empty() && outcome.failure == http_client::Failure::kNone) {
                   NoteLogin(phone, outcome.status == 401);
@@ -377,7 +377,7 @@ grpc::ServerUnaryReactor* PhoneControlService::GetDevice(grpc::CallbackServerCon
     return reactor;
   }
   auto info = registry_.Get(req->site(), req->device());
-  if (info.ok()) *resp = *std::move(info);
+  if (info.ok()) *resp = std::move(*info);
   reactor->Finish(ToGrpc(info.status()));
   return reactor;
 }

@@ -239,6 +239,7 @@ absl::StatusOr<Registry::EntryRef> Registry::Find(const std::string& site,
   }
   if (found.size() > 1) {
     std::vector<std::string> ids;
+    ids.reserve(found.size());
     for (EntryRef e : found) ids.emplace_back(IdOf(e->first));
     std::sort(ids.begin(), ids.end());
     std::string list;
