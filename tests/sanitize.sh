@@ -12,6 +12,7 @@
 # the memory those libraries touch through intercepted calls (memcpy, free...), and
 # tests/sanitizers/tsan.supp names the few inlined paho/gRPC functions it still reports, each
 # chosen so that no phonebus code runs inside it (one test callback does): our races still show.
+# tests/sanitizers/lsan.supp names the one leak inside paho itself.
 # Nothing is left out for time: ASan runs all tests (tests/faults/CMakeLists.txt drops only the
 # fault suite's soak, whose verdict is RSS growth), TSan every CONCURRENT test. On 2 dedicated
 # cores (estimated from CPU time, README "Testing: sanitizers and fuzzing"): address ~10 min to
@@ -29,6 +30,7 @@ case "$mode" in
     labels=()
     export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:strict_init_order=1:check_initialization_order=1:detect_stack_use_after_return=1"
     export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+    export LSAN_OPTIONS="suppressions=$sanitizers/lsan.supp:print_suppressions=0"
     ;;
   thread)
     flags=thread
