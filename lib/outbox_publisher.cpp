@@ -144,7 +144,7 @@ Publisher::Publisher(Outbox& outbox, mqtt_client::Client& client, int max_inflig
                      .AddCounter("phonebus_retained_coalesced_total",
                                  "Retained messages not sent: a newer one for the topic was queued")
                      .With({})),
-      dead_lettered_(registry.AddCounter(
+      dead_letters_total_(registry.AddCounter(
           "phonebus_dead_letters_total",
           "Messages the broker refused for good, moved to the dead-letter file, by reason")),
       dead_letters_(outbox.dir() + "/dead-letters.jsonl",
@@ -253,6 +253,12 @@ void Publisher::MoveRefusedToDeadLetters() {
   }
   for (auto& [seq, record, reason_code] : batch) {
     const auto& m = record.message;
+    if (seq < outbox_.oldest_unacknowledged() || dead_lettered_.count(seq) > 0) {
+      // Already delivered or dead-lettered, refused again as a re-send (a
+      // refusal arriving after a reconnect): written once is enough.
+      outbox_.Ack(seq);
+      continue;
+    }
     if (auto st = dead_letters_.Add(m, reason_code, record.accepted_at_us); !st.ok()) {
       // Kept in the outbox: refused again after the pause, and written then.
       log::Error("cannot write a dead letter; the message stays in the outbox",
@@ -271,8 +277,11 @@ void Publisher::MoveRefusedToDeadLetters() {
                 {"reason", RefusalName(reason_code)},
                 {"event_id", EventId(m)},
                 {"file", dead_letters_.path()}});
-    dead_lettered_.With({{"reason", RefusalName(reason_code)}}).Inc();
+    dead_letters_total_.With({{"reason", RefusalName(reason_code)}}).Inc();
     const bool acked = outbox_.Ack(seq);
+    dead_lettered_.insert(seq);
+    // Older than the oldest unacknowledged record: never read again.
+    std::erase_if(dead_lettered_, [&](uint64_t s) { return s < outbox_.oldest_unacknowledged(); });
     std::lock_guard lock(mu_);
     refusals_.erase(seq);
     if (seq == suspect_) ForgetSuspect();

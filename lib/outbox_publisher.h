@@ -79,7 +79,7 @@ class Publisher {
   metrics::Counter& failures_;
   metrics::Counter& coalesced_;
   LatestRetained latest_retained_;
-  metrics::Family<metrics::Counter>& dead_lettered_;
+  metrics::Family<metrics::Counter>& dead_letters_total_;
   DeadLetters dead_letters_;
 
   std::mutex mu_;
@@ -92,6 +92,9 @@ class Publisher {
   // Dead-lettered records whose outbox acknowledgement came before a Rewind:
   // acknowledged, not sent, when read again.
   std::unordered_set<uint64_t> dead_;
+  // Written to the dead letters and not yet below the outbox's oldest
+  // unacknowledged record (publisher thread).
+  std::unordered_set<uint64_t> dead_lettered_;
   // A message the broker may be closing the connection over (NoteLoss); mu_.
   uint64_t oldest_lost_ = kNoSeq;  // oldest record in flight at the last loss
   uint64_t suspect_ = kNoSeq;

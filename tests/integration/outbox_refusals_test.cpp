@@ -113,7 +113,8 @@ topic readwrite #
     // The dnd_on's retained state is allowed and arrives; its event does not.
     EXPECT_TRUE(admin.WaitFor(
         [&](const auto& m) { return Count(m, "phonebus/v1/hq/device/001565aacc02/state") > 0; },
-        5s));
+        5s))
+        << broker.Log();
     EXPECT_EQ(Count(admin.messages(), "phonebus/v1/hq/device/001565aacc02/event/dnd_on"), 0);
     const std::string metrics = DrainedMetrics(port);
     EXPECT_NE(metrics.find("phonebus_outbox_depth 0\n"), std::string::npos) << metrics;
