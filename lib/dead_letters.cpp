@@ -80,7 +80,7 @@ absl::Status DeadLetters::Add(const mqtt_client::Message& message, int reason_co
     const ssize_t put = ::write(fd, p, left);
     if (put < 0 && errno == EINTR) continue;
     if (put <= 0) {
-      const absl::Status err = Errno("write " + path_);
+      absl::Status err = Errno("write " + path_);
       // Cut a partial line so the file stays one JSON object per line.
       if (::ftruncate(fd, before.st_size) != 0)
         log::Error("dead letters: cannot cut a partial line");
