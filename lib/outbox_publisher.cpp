@@ -18,10 +18,11 @@ constexpr int kMaxUnclearRefusals = 5;
 // A broker may close the connection over a message instead of refusing it
 // (mosquitto 2.0.11 resets it after some ACL refusals, and the PUBACK with
 // the reason can be lost with it). After this many losses with the same
-// oldest record in flight, it is sent alone; after this many more while
-// alone, it is dead-lettered as "connection_closed".
+// oldest record in flight, it is sent alone, so that a refusal reaches us
+// without others in flight. It is never dead-lettered without a reason from
+// the broker: a broker that keeps restarting looks just the same, and its
+// messages must reach the bus.
 constexpr int kLossesBeforeAlone = 2;
-constexpr int kLossesAlone = 2;
 // Before sending again after a transient refusal.
 constexpr auto kRefusalPause = std::chrono::seconds(1);
 // The dead-letter file's share of the outbox's bound (at least 64 KiB).
@@ -32,11 +33,6 @@ std::string EventId(const mqtt_client::Message& m) {
     if (k == "event_id") return v;
   }
   return "";
-}
-
-// The dead-letter reason: the broker's, or none when it closed the connection.
-std::string RefusalName(int reason_code) {
-  return reason_code == 0 ? "connection_closed" : mqtt_client::ReasonName(reason_code);
 }
 
 std::string Hex(int reason_code) {
@@ -268,16 +264,13 @@ void Publisher::MoveRefusedToDeadLetters() {
       continue;
     }
     // The payload stays out of the log: it may carry phone numbers.
-    log::Error(reason_code == 0
-                   ? "MQTT broker closed the connection over this message, again and again, "
-                     "with it sent alone; moved to the dead-letter file"
-                   : "MQTT broker refused a message for good; moved to the dead-letter file",
+    log::Error("MQTT broker refused a message for good; moved to the dead-letter file",
                {{"topic", m.topic},
                 {"reason_code", Hex(reason_code)},
-                {"reason", RefusalName(reason_code)},
+                {"reason", mqtt_client::ReasonName(reason_code)},
                 {"event_id", EventId(m)},
                 {"file", dead_letters_.path()}});
-    dead_letters_total_.With({{"reason", RefusalName(reason_code)}}).Inc();
+    dead_letters_total_.With({{"reason", mqtt_client::ReasonName(reason_code)}}).Inc();
     const bool acked = outbox_.Ack(seq);
     dead_lettered_.insert(seq);
     // Older than the oldest unacknowledged record: never read again.
@@ -326,9 +319,11 @@ void Publisher::NoteLoss(uint64_t oldest) {
     log::Warn("MQTT connection lost repeatedly with the same message in flight; sending it alone",
               {{"seq", std::to_string(oldest)}});
   }
-  if (alone_ && suspect_losses_ >= kLossesBeforeAlone + kLossesAlone) {
-    refused_seqs_[oldest] = 0;  // dead-lettered when read again
-    ForgetSuspect();
+  if (suspect_losses_ > kLossesBeforeAlone) {
+    log::Error(
+        "MQTT connection lost again with only this message in flight; it stays in the "
+        "outbox and is sent again",
+        {{"seq", std::to_string(oldest)}, {"losses", std::to_string(suspect_losses_)}});
   }
 }
 
