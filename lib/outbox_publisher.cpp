@@ -293,15 +293,19 @@ bool Publisher::Reconnect() {
     in_flight_.clear();
     NoteLoss(std::exchange(oldest_lost_, kNoSeq));
   }
+  // Cleared before connecting, never after: a loss reported while the new
+  // connection is being set up (the broker stopping right after CONNACK)
+  // must not be overwritten, or the publisher would wait on a dead one.
+  lost_ = false;
   if (auto st = client_.Connect(); !st.ok()) {
     log::Warn("MQTT broker unreachable; events stay in the outbox",
               {{"error", std::string(st.message())}, {"pending", std::to_string(outbox_.depth())}});
+    lost_ = true;
     return false;
   }
+  connected_ = !lost_;
   if (on_connected_) on_connected_();
   outbox_.Rewind();
-  lost_ = false;
-  connected_ = true;
   log::Info("MQTT connected", {{"pending", std::to_string(outbox_.depth())}});
   return true;
 }
