@@ -6,6 +6,8 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 
@@ -64,7 +66,69 @@ std::string ConnectFailure(const mqtt::exception& e, bool v5, const std::string&
   return e.get_message() + " (" + std::to_string(rc) + ")";
 }
 
+// The size of the PUBLISH packet `m` makes (MQTT 5 or 3.1.1), as a broker
+// compares it with its Maximum Packet Size.
+uint64_t PublishPacketBytes(const Message& m, bool v5) {
+  const auto varint_bytes = [](uint64_t n) {
+    uint64_t bytes = 1;
+    while (n >= 128) n /= 128, ++bytes;
+    return bytes;
+  };
+  uint64_t remaining = 2 + m.topic.size() + (m.qos > 0 ? 2 : 0) + m.payload.size();
+  if (v5) {
+    uint64_t props = m.content_type.empty() ? 0 : 3 + m.content_type.size();
+    for (const auto& [k, v] : m.user_properties) props += 5 + k.size() + v.size();
+    remaining += varint_bytes(props) + props;
+  }
+  return 1 + varint_bytes(remaining) + remaining;
+}
+
 }  // namespace
+
+Refusal ClassifyRefusal(int reason_code) {
+  if (reason_code < 0x80) return Refusal::kNone;
+  switch (reason_code) {
+    case 0x87:  // not authorized
+    case 0x90:  // topic name invalid
+    case 0x95:  // packet too large
+    case 0x99:  // payload format invalid
+    case 0x9A:  // retain not supported
+      return Refusal::kPermanent;
+    case 0x91:  // packet identifier in use
+    case 0x97:  // quota exceeded
+      return Refusal::kTransient;
+    default:
+      return Refusal::kUnknown;
+  }
+}
+
+std::string ReasonName(int reason_code) {
+  switch (reason_code) {
+    case 0x80:
+      return "unspecified_error";
+    case 0x83:
+      return "implementation_specific_error";
+    case 0x87:
+      return "not_authorized";
+    case 0x90:
+      return "topic_name_invalid";
+    case 0x91:
+      return "packet_identifier_in_use";
+    case 0x95:
+      return "packet_too_large";
+    case 0x97:
+      return "quota_exceeded";
+    case 0x99:
+      return "payload_format_invalid";
+    case 0x9A:
+      return "retain_not_supported";
+    default: {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02x", reason_code & 0xff);
+      return hex;
+    }
+  }
+}
 
 std::string ContentType(const settings::Mqtt& mqtt) {
   return mqtt.json() ? "application/json" : "application/x-protobuf";
@@ -109,12 +173,18 @@ class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
                               static_cast<int>(options_.mqtt.brokers.size()) +
                           std::chrono::seconds(2);
     try {
-      if (!client->connect(builder.finalize())->wait_for(deadline)) {
+      auto token = client->connect(builder.finalize());
+      if (!token->wait_for(deadline)) {
         Replace();
         return absl::DeadlineExceededError("no MQTT broker answered within " +
                                            std::to_string(deadline.count()) + " s");
       }
       DisableNagleOnAllTcpSockets();
+      const auto connack = token->get_connect_response();
+      const auto& props = connack.get_properties();
+      max_packet_bytes_ = props.contains(mqtt::property::MAXIMUM_PACKET_SIZE)
+                              ? mqtt::get<uint32_t>(props, mqtt::property::MAXIMUM_PACKET_SIZE)
+                              : 0;
     } catch (const mqtt::exception& e) {
       std::string tls_error;
       {
@@ -166,6 +236,14 @@ class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
       }
       msg->set_properties(std::move(props));
     }
+    // A broker drops the connection over a packet larger than the limit its
+    // CONNACK gave, and the message would be sent again after every
+    // reconnect: refuse it here as the broker would (0x95).
+    if (const uint64_t limit = max_packet_bytes_;
+        limit > 0 && PublishPacketBytes(m, options_.mqtt.v5()) > limit) {
+      if (on_delivered) on_delivered(tag, {false, 0x95});
+      return absl::OkStatus();
+    }
     try {
       // paho hands the context pointer back on completion: it carries the tag, never dereferenced.
       // NOLINTNEXTLINE(performance-no-int-to-ptr)
@@ -192,7 +270,7 @@ class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
   }
 
   std::function<void(const std::string&)> on_lost;
-  std::function<void(uint64_t, bool)> on_delivered;
+  std::function<void(uint64_t, Delivery)> on_delivered;
   std::function<void(Message)> on_message;
 
  private:
@@ -218,9 +296,14 @@ class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
   void on_success(const mqtt::token& tok) override { Delivered(tok, true); }
   void on_failure(const mqtt::token& tok) override { Delivered(tok, false); }
   void Delivered(const mqtt::token& tok, bool ok) {
-    if (on_delivered) {
-      on_delivered(static_cast<uint64_t>(reinterpret_cast<uintptr_t>(tok.get_user_context())), ok);
-    }
+    if (!on_delivered) return;
+    Delivery delivery{ok, 0};
+    // paho's on_failure5 carries the PUBACK reason code; on 3.1.1 it holds
+    // MQTTPP_V3_CODE (255), and a lost connection leaves it 0.
+    const int reason = static_cast<int>(tok.get_reason_code());
+    if (!ok && options_.mqtt.v5() && reason >= 0x80 && reason < 0xff) delivery.reason_code = reason;
+    on_delivered(static_cast<uint64_t>(reinterpret_cast<uintptr_t>(tok.get_user_context())),
+                 delivery);
   }
 
   std::shared_ptr<mqtt::async_client> NewClient() {
@@ -267,6 +350,7 @@ class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
   }
 
   Options options_;
+  std::atomic<uint64_t> max_packet_bytes_{0};  // the broker's Maximum Packet Size; 0: none
   mutable std::mutex client_mu_;  // guards the pointer only; paho's client is thread-safe
   std::shared_ptr<mqtt::async_client> client_;
   std::mutex tls_mu_;
@@ -282,6 +366,9 @@ void Client::OnConnectionLost(std::function<void(const std::string&)> h) {
   impl_->on_lost = std::move(h);
 }
 void Client::OnDelivered(std::function<void(uint64_t, bool)> h) {
+  impl_->on_delivered = [h = std::move(h)](uint64_t tag, Delivery d) { h(tag, d.ok); };
+}
+void Client::OnDelivery(std::function<void(uint64_t, Delivery)> h) {
   impl_->on_delivered = std::move(h);
 }
 absl::Status Client::Publish(const Message& message, uint64_t tag) {

@@ -28,6 +28,28 @@ struct Message {
   std::vector<std::pair<std::string, std::string>> user_properties;
 };
 
+// How a QoS 1/2 publish ended. An MQTT 5 broker says why it refused one
+// (PUBACK reason code >= 0x80, e.g. 0x87 when its ACL denies the topic); a
+// lost connection, or MQTT 3.1.1, gives no reason (0).
+struct Delivery {
+  bool ok = false;
+  int reason_code = 0;
+};
+
+// What a refusal means for the message, by MQTT 5 reason code:
+//   kPermanent: sending it again cannot succeed without an operator changing
+//     the broker or the message: 0x87 not authorized (ACL), 0x90 topic name
+//     invalid, 0x95 packet too large, 0x99 payload format invalid, 0x9A
+//     retain not supported.
+//   kTransient: the broker is busy: 0x97 quota exceeded, 0x91 packet
+//     identifier in use. Retry as long as it takes.
+//   kUnknown: 0x80 unspecified, 0x83 implementation specific and anything
+//     else: retry a few times, then treat as permanent.
+enum class Refusal { kNone, kPermanent, kTransient, kUnknown };
+Refusal ClassifyRefusal(int reason_code);
+// "not_authorized", "quota_exceeded", ... ("0x9f" when unknown): for logs and metric labels.
+std::string ReasonName(int reason_code);
+
 struct Options {
   settings::Mqtt mqtt;
   std::string client_id;
@@ -56,8 +78,12 @@ class Client {
   void OnConnectionLost(std::function<void(const std::string& cause)> handler);
 
   // QoS 1/2: `on_done(tag, ok)` fires when the broker acknowledged (PUBACK) or
-  // the publish failed. QoS 0: fires once handed to the socket.
+  // the publish failed. QoS 0: fires once handed to the socket. A message
+  // larger than the broker's Maximum Packet Size (MQTT 5 CONNACK) is not
+  // sent: it fails at once, from Publish, as refused with 0x95.
   void OnDelivered(std::function<void(uint64_t tag, bool ok)> handler);
+  // The same, with the broker's reason when it refused the message.
+  void OnDelivery(std::function<void(uint64_t tag, Delivery delivery)> handler);
   absl::Status Publish(const Message& message, uint64_t tag);
 
   // Messages matching subscriptions are passed to `handler`.

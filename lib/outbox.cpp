@@ -420,6 +420,11 @@ uint64_t Outbox::depth() const {
   return next_seq_ - committed_seq_;
 }
 
+uint64_t Outbox::oldest_unacknowledged() const {
+  std::lock_guard lock(mu_);
+  return committed_seq_;
+}
+
 uint64_t Outbox::bytes() const {
   std::lock_guard lock(mu_);
   return write_offset_ - committed_offset_;

@@ -89,8 +89,9 @@ class Outbox {
   // Wakes a Read that is waiting.
   void Wake();
 
-  uint64_t depth() const;  // records appended and not yet acknowledged
-  uint64_t bytes() const;  // bytes of those records on disk
+  uint64_t depth() const;                  // records appended and not yet acknowledged
+  uint64_t oldest_unacknowledged() const;  // sequence number
+  uint64_t bytes() const;                  // bytes of those records on disk
   uint64_t max_bytes() const { return options_.max_bytes; }
   const std::string& dir() const { return options_.dir; }
 

@@ -57,6 +57,7 @@ Mosquitto::Mosquitto(const Security& security)
        << "max_queued_messages 0\n"
        << "max_inflight_messages 0\n"
        << "log_dest file " << dir_ << "/mosquitto.log\n";
+  conf << security.extra_config;
   // As root, mosquitto would switch to its own user, who cannot write here.
   if (geteuid() == 0) conf << "user root\n";
   conf.close();

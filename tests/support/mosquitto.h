@@ -24,6 +24,8 @@ class Mosquitto {
     std::vector<std::pair<std::string, std::string>> users;
     // Content of the acl_file (mosquitto's "user NAME" / "topic read|write|readwrite T").
     std::string acl;
+    // Appended to mosquitto.conf as is (e.g. "max_packet_size 2048\n").
+    std::string extra_config;
   };
 
   // Starts the broker and waits until it accepts connections.

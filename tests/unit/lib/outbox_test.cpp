@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "dead_letters.h"
 #include "outbox_publisher.h"
 
 namespace phonebus::outbox {
@@ -279,6 +280,45 @@ INSTANTIATE_TEST_SUITE_P(Modes, OutboxTest, ::testing::Values(Durability::kOs, D
                          [](const auto& info) {
                            return info.param == Durability::kOs ? "Os" : "Fsync";
                          });
+
+TEST(DeadLetters, OneJsonLinePerMessageWithinItsBound) {
+  char tmpl[] = "/tmp/phonebus-dead-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  DeadLetters dead(dir + "/dead-letters.jsonl", 2000);
+  const mqtt_client::Message m{"phonebus/v1/s/device/d/event/dnd_on",
+                               std::string("\0\1\"secret", 9),
+                               1,
+                               false,
+                               "application/x-protobuf",
+                               {{"event_id", "e\"1"}}};
+  ASSERT_TRUE(dead.Add(m, 0x87, 42).ok());
+  std::ifstream in(dead.path());
+  std::string line;
+  ASSERT_TRUE(std::getline(in, line));
+  EXPECT_NE(line.find(R"("reason_code":"0x87","reason":"not_authorized")"), std::string::npos)
+      << line;
+  EXPECT_NE(line.find(R"("topic":"phonebus/v1/s/device/d/event/dnd_on")"), std::string::npos);
+  EXPECT_NE(line.find(R"("user_properties":[["event_id","e\"1"]])"), std::string::npos) << line;
+  EXPECT_NE(line.find(R"("payload_base64":"AAEic2VjcmV0")"), std::string::npos) << line;
+  EXPECT_FALSE(std::getline(in, line));
+  // Past the bound the file starts again; the one before is kept as .1.
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(dead.Add(m, 0x90, 42).ok());
+  EXPECT_LE(fs::file_size(dead.path()), 2000u);
+  EXPECT_LE(fs::file_size(dead.path() + ".1"), 2000u);
+  fs::remove_all(dir);
+}
+
+TEST(Refusals, OnlyWhatCannotSucceedIsForGood) {
+  using mqtt_client::ClassifyRefusal;
+  using mqtt_client::Refusal;
+  EXPECT_EQ(ClassifyRefusal(0x00), Refusal::kNone);
+  EXPECT_EQ(ClassifyRefusal(0x10), Refusal::kNone);  // no matching subscribers: delivered
+  for (int code : {0x87, 0x90, 0x95, 0x99}) EXPECT_EQ(ClassifyRefusal(code), Refusal::kPermanent);
+  EXPECT_EQ(ClassifyRefusal(0x97), Refusal::kTransient);  // quota exceeded
+  EXPECT_EQ(ClassifyRefusal(0x80), Refusal::kUnknown);
+  EXPECT_EQ(mqtt_client::ReasonName(0x97), "quota_exceeded");
+  EXPECT_EQ(mqtt_client::ReasonName(0xA5), "0xa5");
+}
 
 TEST(OutboxRecord, RoundTrips) {
   Record r{{"phonebus/v1/s/device/d/event/dnd_on",
