@@ -75,14 +75,27 @@ std::string_view WithoutTag(std::string_view what) {
 // firmware patterns need neither beyond a few digits.
 bool NumbersWithinLimit(std::string_view text) {
   constexpr size_t kMaxDigits = 4;
+  bool in_class = false;   // [...]: '{' and ',' are literal there
+  bool in_repeat = false;  // {n,m}
   for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '\\' && text[i] != '{' && text[i] != ',') continue;
+    const char c = text[i];
+    bool counted = c == '\\';  // a back-reference \n, or an escaped character
+    if (!counted && in_class) {
+      in_class = c != ']';
+      continue;
+    }
+    if (c == '[') in_class = true;
+    if (c == '{') in_repeat = counted = true;
+    if (c == '}') in_repeat = false;
+    if (c == ',') counted = in_repeat;
+    if (!counted) continue;
     size_t digits = 0;
     while (i + 1 + digits < text.size() &&
            std::isdigit(static_cast<unsigned char>(text[i + 1 + digits]))) {
       ++digits;
     }
     if (digits > kMaxDigits) return false;
+    if (c == '\\' && digits == 0) ++i;  // the escaped character is literal
   }
   return true;
 }

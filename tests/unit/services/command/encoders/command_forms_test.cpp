@@ -74,6 +74,18 @@ TEST(CommandFormsTest, NoMatchMessageEscapesWhatThePhoneSent) {
             "rule to the command-forms file");
 }
 
+// The digit limit is for repeat counts and back-references only: a long number after a literal
+// ',', an escaped '{' or a '{' in a bracket is text, and the pattern is taken.
+TEST(CommandFormsTest, LongNumbersOutsideRepeatsAreText) {
+  const auto forms = CommandForms::Parse(
+      R"({"rules": [{"vendor": "yealink", "firmware": "^1,123456$|^[{,]9876543$|^v\\{123456\\}$", "form": "snom"}]})");
+  ASSERT_TRUE(forms.ok()) << forms.status();
+  for (const char* firmware : {"1,123456", "{9876543", ",9876543", "v{123456}"}) {
+    EXPECT_TRUE(forms->Choose("yealink", "", firmware).ok()) << firmware;
+  }
+  EXPECT_FALSE(forms->Choose("yealink", "", "1,12345").ok());
+}
+
 TEST(CommandFormsTest, OverlongInputIsRefusedBeforeMatching) {
   const auto form = CommandForms::Defaults().Choose("yealink", std::string(257, 'T'), "");
   ASSERT_FALSE(form.ok());
