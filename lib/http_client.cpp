@@ -6,8 +6,6 @@
 #include <boost/beast/ssl.hpp>
 // clang-format on
 #include <openssl/ssl.h>
-#include <openssl/x509_vfy.h>
-#include <openssl/x509v3.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -24,6 +22,7 @@
 #include "digest_auth.h"
 #include "log.h"
 #include "string_util.h"
+#include "tls_client.h"
 
 namespace phonebus::http_client {
 
@@ -89,12 +88,6 @@ std::string_view StripBrackets(std::string_view host) {
     return host.substr(1, host.size() - 2);
   }
   return host;
-}
-
-bool IsIpLiteral(const std::string& host) {
-  beast::error_code ec;
-  net::ip::make_address(host, ec);
-  return !ec;
 }
 
 // "host:port" for messages, IPv6 in brackets.
@@ -415,18 +408,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     if (!endpoint_.tls) return Write();
     phase_ = Phase::kHandshake;
     auto& stream = std::get<TlsStream>(conn_->stream);
-    SSL* ssl = stream.native_handle();
-    const bool ip = IsIpLiteral(host_);
-    // SNI carries names only (RFC 6066 section 3); a phone addressed by IP gets none.
-    if (!ip && SSL_set_tlsext_host_name(ssl, host_.c_str()) != 1) {
-      return Finish(Failure::kTls, Cat("cannot set TLS server name ", host_));
-    }
-    if (endpoint_.tls_verify) {
-      const int set = ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host_.c_str())
-                         : SSL_set1_host(ssl, host_.c_str());
-      if (set != 1) {
-        return Finish(Failure::kTls, Cat("cannot verify a certificate for ", host_));
-      }
+    if (!tls_client::SetPeerName(stream.native_handle(), host_, endpoint_.tls_verify)) {
+      return Finish(Failure::kTls, Cat("cannot verify a certificate for ", host_));
     }
     stream.async_handshake(
         ssl::stream_base::client,
@@ -436,12 +419,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void OnHandshake(beast::error_code ec) {
     if (finished_) return;
     if (ec) {
-      std::string detail = Cat("TLS handshake with ", Where(), " failed: ", ec.message());
-      const long verify = SSL_get_verify_result(std::get<TlsStream>(conn_->stream).native_handle());
-      if (verify != X509_V_OK) {
-        Append(detail, " (", X509_verify_cert_error_string(verify), ")");
-      }
-      return Finish(Failure::kTls, std::move(detail));
+      return Finish(Failure::kTls,
+                    tls_client::HandshakeFailure(
+                        std::get<TlsStream>(conn_->stream).native_handle(),
+                        Cat("TLS handshake with ", Where(), " failed: ", ec.message())));
     }
     Write();
   }

@@ -6,12 +6,14 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
 
 #include "log.h"
+#include "tls_client.h"
 
 namespace phonebus::mqtt_client {
 namespace {
@@ -44,7 +46,8 @@ void DisableNagleOnAllTcpSockets() {
 
 // What a refused connection means, in the operator's terms: paho's own
 // message for a refused login is a bare code.
-std::string ConnectFailure(const mqtt::exception& e, bool v5, const std::string& tls_error) {
+std::string ConnectFailure(const mqtt::exception& e, bool v5,
+                           const std::function<std::string()>& tls_error) {
   // paho reports a refused MQTT 5 CONNECT's reason code as the return code.
   const int rc = e.get_return_code();
   const int reason = e.get_reason_code() != 0 ? e.get_reason_code() : rc;
@@ -58,8 +61,8 @@ std::string ConnectFailure(const mqtt::exception& e, bool v5, const std::string&
     return "the broker refused this client: wrong user name or password (--mqtt-username, "
            "--mqtt-password-file), or a client certificate it does not accept";
   }
-  if (!tls_error.empty()) {
-    return "TLS with the broker failed: " + tls_error +
+  if (const std::string tls = tls_error(); !tls.empty()) {
+    return "TLS with the broker failed: " + tls +
            "; its certificate must chain to --mqtt-ca-file (or the system store) and name the "
            "host of the broker URI";
   }
@@ -159,10 +162,6 @@ class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
     if (!options_.status_topic.empty()) {
       builder.will(mqtt::message(options_.status_topic, "offline", 1, true));
     }
-    {
-      std::lock_guard lock(tls_mu_);
-      tls_error_.clear();
-    }
     auto client = Current();
     // paho's own connect timeout applies per broker, yet a broker that takes
     // the TCP connection and never answers CONNECT (a cluster node whose
@@ -186,14 +185,10 @@ class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
                               ? mqtt::get<uint32_t>(props, mqtt::property::MAXIMUM_PACKET_SIZE)
                               : 0;
     } catch (const mqtt::exception& e) {
-      std::string tls_error;
-      {
-        std::lock_guard lock(tls_mu_);
-        tls_error = tls_error_;
-      }
       // Never echo the options: they hold the password.
-      return absl::UnavailableError("cannot connect to MQTT broker: " +
-                                    ConnectFailure(e, options_.mqtt.v5(), tls_error));
+      return absl::UnavailableError(
+          "cannot connect to MQTT broker: " +
+          ConnectFailure(e, options_.mqtt.v5(), [this] { return TlsHandshakeError(); }));
     }
     if (!options_.status_topic.empty()) {
       try {
@@ -328,20 +323,40 @@ class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
     client_ = std::move(fresh);
   }
 
+  // OpenSSL's reason a TLS broker refused us ("certificate verify failed
+  // (...)"), which paho does not report: each broker is asked once more with
+  // the same files, and the first failing handshake says why. "" if none.
+  // At most 2 s per broker: while a broker is unreachable every reconnect
+  // attempt pays this too.
+  std::string TlsHandshakeError() const {
+    const auto& m = options_.mqtt;
+    if (!m.tls()) return "";
+    const auto timeout = std::min<std::chrono::milliseconds>(
+        std::chrono::seconds(m.connect_timeout_s), std::chrono::seconds(2));
+    const tls_client::Files files{m.ca_file, m.cert_file, m.key_file, m.key_password};
+    for (const auto& uri : m.brokers) {
+      const auto scheme_end = uri.find("://");
+      if (scheme_end == std::string::npos) continue;
+      try {
+        const auto broker = settings::ParseHostPort("--mqtt-broker", uri.substr(scheme_end + 3));
+        auto error = tls_client::HandshakeError(broker.host, broker.port, files, timeout);
+        if (!error.empty()) return error;
+      } catch (const std::exception&) {
+        // Checked at start-up; nothing to add here.
+      }
+    }
+    return "";
+  }
+
   // The broker's certificate is always verified, chain and host name: a
   // broker that cannot prove who it is gets neither our password nor data.
   mqtt::ssl_options TlsOptions() {
     const auto& m = options_.mqtt;
-    auto ssl = mqtt::ssl_options_builder()
-                   .enable_server_cert_auth(true)
-                   .verify(true)
-                   // OpenSSL's reason ("certificate verify failed"), kept for the
-                   // connect error; paho's own says only that the connect failed.
-                   .error_handler([this](const std::string& message) {
-                     std::lock_guard lock(tls_mu_);
-                     if (tls_error_.empty()) tls_error_ = message;
-                   })
-                   .finalize();
+    // No error_handler: paho-mqtt-cpp 1.2 hands paho C a pointer to the copy of
+    // these options inside connect()'s by-value argument, which is gone when
+    // the handshake runs (ASan: stack-use-after-scope); TlsHandshakeError
+    // finds OpenSSL's reason instead.
+    auto ssl = mqtt::ssl_options_builder().enable_server_cert_auth(true).verify(true).finalize();
     if (!m.ca_file.empty()) ssl.set_trust_store(m.ca_file);
     if (!m.cert_file.empty()) ssl.set_key_store(m.cert_file);
     if (!m.key_file.empty()) ssl.set_private_key(m.key_file);
@@ -353,8 +368,6 @@ class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
   std::atomic<uint64_t> max_packet_bytes_{0};  // the broker's Maximum Packet Size; 0: none
   mutable std::mutex client_mu_;  // guards the pointer only; paho's client is thread-safe
   std::shared_ptr<mqtt::async_client> client_;
-  std::mutex tls_mu_;
-  std::string tls_error_;  // the first TLS error of the current connect attempt
 };
 
 Client::Client(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {}
