@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test suite under a sanitizer, each in its own build directory (GCC, -O1 -g1):
+# The test suite under a sanitizer, each in its own build directory (GCC, -g1):
 #   bash tests/sanitize.sh address   # AddressSanitizer + UndefinedBehaviorSanitizer (and leaks),
 #                                    # every test: build-asan/
 #   bash tests/sanitize.sh thread    # ThreadSanitizer, the tests of our threaded code (CONCURRENT
@@ -25,6 +25,7 @@ sanitizers=$PWD/tests/sanitizers
 case "$mode" in
   address)
     flags=address,undefined
+    optimize=-Og
     build=${PHONEBUS_ASAN_BUILD_DIR:-build-asan}
     targets=(phonebus_tests)
     labels=()
@@ -34,6 +35,7 @@ case "$mode" in
     ;;
   thread)
     flags=thread
+    optimize=-O1
     build=${PHONEBUS_TSAN_BUILD_DIR:-build-tsan}
     targets=(phonebus_concurrent_tests)
     labels=(-L concurrent)
@@ -48,10 +50,13 @@ esac
 # Everything the tests run against; GCC's sanitizer runtimes come with build-essential.
 bash deploy/local/install-deps.sh
 start=$(date +%s)
-# -O1 -g1: less to compile than -O2 -g (the build is most of the run's time), and still file:line
-# in every report.
+# -g1: file:line in every report, for less to compile than -g. The build is most of the run's
+# time: ASan at -Og compiles our Beast/Asio-heavy files in ~40% less time than at -O1
+# (http_server.cpp: 32 s against 56 s) and also keeps the lifetimes of temporaries that -O1
+# folds away (a stack-use-after-scope in paho's TLS error callback showed only at -Og). TSan
+# stays at -O1: its tests are timing-sensitive, and its build is the smaller one.
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPHONEBUS_SANITIZE="$flags" \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" >/dev/null
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$optimize -g1 -DNDEBUG" >/dev/null
 cmake --build "$build" -j "$(nproc)" --target "${targets[@]}"
 built=$(date +%s)
 # Sanitized code runs 2-15x slower: a longer timeout per test, and no more than 2 at once.
