@@ -33,9 +33,9 @@ std::optional<ssl::context> Context(const Files& files) {
   }
   if (!ec && !files.cert_file.empty()) context.use_certificate_chain_file(files.cert_file, ec);
   if (!ec && !files.key_file.empty()) {
-    const std::string password = files.key_password;
+    // Asked for while the key is read, below, and never after.
     context.set_password_callback(
-        [password](std::size_t, ssl::context::password_purpose) { return password; }, ec);
+        [&files](std::size_t, ssl::context::password_purpose) { return files.key_password; }, ec);
     if (!ec) context.use_private_key_file(files.key_file, ssl::context::pem, ec);
   }
   if (ec) return std::nullopt;
