@@ -79,8 +79,11 @@ NatsCluster::NatsCluster(int nodes) {
          // Three replicas whatever the cluster looks like when the first
          // MQTT client connects (the server would pick fewer if not all
          // nodes had joined yet, and a two-replica stream stalls when
-         // either node dies).
-         << "mqtt { listen: 127.0.0.1:" << n.mqtt_port << ", stream_replicas: 3 }\n"
+         // either node dies). A QoS 1 message whose delivery a failover cut
+         // off is sent again after ack_wait: 3 s instead of the default 30,
+         // which is as long as the test waits for every event to arrive.
+         << "mqtt { listen: 127.0.0.1:" << n.mqtt_port
+         << ", stream_replicas: 3, ack_wait: \"3s\" }\n"
          << "log_file: \"" << dir_ << "/" << n.name << ".log\"\n";
   }
   try {
