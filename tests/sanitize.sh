@@ -29,8 +29,9 @@ case "$mode" in
     optimize=-Og
     build=${PHONEBUS_ASAN_BUILD_DIR:-build-asan}
     targets=(phonebus_tests)
-    # Every test but the broker-cluster one (tests/support/run_ctest.sh): its verdict rides on
-    # nats leader elections racing our slowed-down processes, and it runs in tests/run.sh.
+    # Every test but the broker-cluster one (tests/support/run_ctest.sh), which runs in
+    # tests/run.sh: it failed three attempts here before its nats ack_wait was set to 3 s, and
+    # has not been run under ASan since.
     labels=(-E '^ClusterFailover\.')
     export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:strict_init_order=1:check_initialization_order=1:detect_stack_use_after_return=1"
     export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
