@@ -309,13 +309,16 @@ void PhoneControlService::Complete(grpc::ServerUnaryReactor* reactor, v1::Comman
   const auto latency = Now() - result->requested_at();
   *result->mutable_latency() = latency;
   if (!claim.empty()) request_log_.Finish(claim, *result, phone_may_have_acted);
-  sink_(*result);
-  commands_
-      .With({{"command", result->command()}, {"code", absl::StatusCodeToString(status.code())}})
-      .Inc();
-  latency_.With({{"command", result->command()}})
-      .Observe(static_cast<double>(TimeUtil::DurationToMicroseconds(latency)) / 1e6);
+  // The caller is answered first: publishing the result (encoding, paho's
+  // MQTT 5 property copies) and the metrics are not its latency.
+  const v1::CommandResult published = *result;
   reactor->Finish(ToGrpc(status));  // `result` belongs to gRPC from here on
+  sink_(published);
+  commands_
+      .With({{"command", published.command()}, {"code", absl::StatusCodeToString(status.code())}})
+      .Inc();
+  latency_.With({{"command", published.command()}})
+      .Observe(static_cast<double>(TimeUtil::DurationToMicroseconds(latency)) / 1e6);
 }
 
 grpc::ServerUnaryReactor* PhoneControlService::Dial(grpc::CallbackServerContext* ctx,
