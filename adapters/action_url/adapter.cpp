@@ -2,6 +2,8 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <mutex>
+#include <optional>
 #include <stdexcept>
 
 #include "dialects/snom.h"
@@ -38,6 +40,40 @@ FailureLimiter::Options LimiterOptions(const AdapterSettings& s) {
   o.hold_off = std::chrono::seconds(s.refuse_for_s);
   return o;
 }
+
+// An answer to a phone is a socket write, which must not happen under the
+// adapter's state lock: it would make the HTTP threads take turns on it. The
+// outbox calls back from inside Append (durability "os") or from its flusher
+// ("fsync"); an answer that comes before Release waits here until then.
+class HeldAnswer {
+ public:
+  explicit HeldAnswer(http_server::Reply reply) : reply_(std::move(reply)) {}
+  void Send(http_server::Response response) {
+    {
+      std::lock_guard lock(mu_);
+      if (!released_) {
+        held_ = std::move(response);
+        return;
+      }
+    }
+    reply_(std::move(response));
+  }
+  void Release() {
+    std::optional<http_server::Response> held;
+    {
+      std::lock_guard lock(mu_);
+      released_ = true;
+      held.swap(held_);
+    }
+    if (held) reply_(std::move(*held));
+  }
+
+ private:
+  const http_server::Reply reply_;
+  std::mutex mu_;
+  bool released_ = false;
+  std::optional<http_server::Response> held_;
+};
 
 }  // namespace
 
@@ -233,12 +269,14 @@ void ActionUrlHandler::HandleEvent(std::string_view family, std::string_view eve
                              {{"kind", kind}, {"event_id", event.event_id()}}},
                             accepted_us}));
 
+  const auto answer = std::make_shared<HeldAnswer>(reply);
   absl::Status appended;
   {
     // Fold and append under one lock so retained states reach the outbox in
     // the order they were computed.
     std::lock_guard lock(state_mu_);
-    auto state = states_.Next(event);
+    DeviceStates::Undo undo;
+    const v1::DeviceState* state = states_.Fold(event, &undo);
     std::string state_topic;
     if (state) {
       state_topic = topics::State(event.site(), event.device().id());
@@ -251,21 +289,23 @@ void ActionUrlHandler::HandleEvent(std::string_view family, std::string_view eve
     metrics::Counter* accepted = &EventCounter(family, event.kind(), kind);
     appended = outbox_.Append(
         records,
-        [reply, accepted, id = event.event_id()](const absl::Status& durable) {
+        [answer, accepted, id = event.event_id()](const absl::Status& durable) {
           if (durable.ok()) {
             accepted->Inc();
-            return reply({200, "ok " + id});
+            return answer->Send({200, "ok " + id});
           }
           // Written but the fsync failed: the event may still be published.
-          reply({503, "outbox sync failed: " + std::string(durable.message())});
+          answer->Send({503, "outbox sync failed: " + std::string(durable.message())});
         },
         &first_seq);
-    if (appended.ok() && state) {
+    if (state && appended.ok()) {
       // The state is the record after the event.
       if (latest_retained_) latest_retained_->Durable(state_topic, first_seq + 1);
-      states_.Commit(std::move(*state));
+    } else if (state) {
+      states_.Revert(std::move(undo));
     }
   }
+  answer->Release();
   if (!appended.ok()) {
     const bool full = absl::IsResourceExhausted(appended);
     log::Warn(full ? "outbox full: refusing events until the broker catches up"

@@ -117,57 +117,61 @@ void ApplyCall(const v1::PhoneEvent& event, v1::DeviceState* state) {
 
 }  // namespace
 
-std::optional<v1::DeviceState> DeviceStates::Next(const v1::PhoneEvent& event) const {
-  const auto it = states_.find(event.device().id());
-  v1::DeviceState next;
-  if (it != states_.end()) next = it->second;
-  next.set_site(event.site());
-  MergeDevice(event.device(), next.mutable_device());
+const v1::DeviceState* DeviceStates::Fold(const v1::PhoneEvent& event, Undo* undo) {
+  auto [it, is_new] = states_.try_emplace(event.device().id());
+  v1::DeviceState& state = it->second;
+  undo->device_id = event.device().id();
+  undo->before.reset();
+  if (!is_new) undo->before = state.SerializeAsString();
+
+  state.set_site(event.site());
+  MergeDevice(event.device(), state.mutable_device());
   switch (event.kind()) {
     case EventKind::EVENT_KIND_SETUP_COMPLETED:
-      *next.mutable_booted_at() = event.received_at();
+      *state.mutable_booted_at() = event.received_at();
       break;
     case EventKind::EVENT_KIND_REGISTERED:
     case EventKind::EVENT_KIND_UNREGISTERED:
     case EventKind::EVENT_KIND_REGISTER_FAILED:
-      SetRegistration(event.registration(), &next);
+      SetRegistration(event.registration(), &state);
       break;
     case EventKind::EVENT_KIND_DND_ON:
     case EventKind::EVENT_KIND_DND_OFF:
-      next.set_dnd(event.kind() == EventKind::EVENT_KIND_DND_ON);
+      state.set_dnd(event.kind() == EventKind::EVENT_KIND_DND_ON);
       break;
     case EventKind::EVENT_KIND_FORWARD_ON:
     case EventKind::EVENT_KIND_FORWARD_OFF:
-      SetForwarding(event.forwarding(), &next);
+      SetForwarding(event.forwarding(), &state);
       break;
     default:
       break;
   }
-  ApplyCall(event, &next);
-  if (event.has_call()) NoteAccount(event.call().account(), &next);
+  ApplyCall(event, &state);
+  if (event.has_call()) NoteAccount(event.call().account(), &state);
 
-  if (it != states_.end()) {
-    const v1::DeviceState& old = it->second;
-    // Unchanged but for the bookkeeping fields? Compared as bytes: DeviceState
-    // has no maps, so equal content serialises equally, and this is far
-    // cheaper than a reflective comparison on the request path.
-    *next.mutable_last_seen() = old.last_seen();
-    next.set_last_event_id(old.last_event_id());
-    const auto since = event.received_at().seconds() - old.last_seen().seconds();
-    // Sizes first: a call added or a field set changes the size, and that
-    // spares serialising both states for most events.
-    if (since < refresh_.count() && next.ByteSizeLong() == old.ByteSizeLong() &&
-        next.SerializeAsString() == old.SerializeAsString()) {
-      return std::nullopt;
+  if (undo->before) {
+    // Unchanged? The bookkeeping fields are not touched yet, so compare as
+    // bytes: DeviceState has no maps, so equal content serialises equally,
+    // and this is far cheaper than a reflective comparison on the request
+    // path. Sizes first: a call added or a field set changes the size.
+    const auto since = event.received_at().seconds() - state.last_seen().seconds();
+    if (since < refresh_.count() && state.ByteSizeLong() == undo->before->size() &&
+        state.SerializeAsString() == *undo->before) {
+      return nullptr;
     }
   }
-  *next.mutable_last_seen() = event.received_at();
-  next.set_last_event_id(event.event_id());
-  return next;
+  *state.mutable_last_seen() = event.received_at();
+  state.set_last_event_id(event.event_id());
+  return &state;
 }
 
-void DeviceStates::Commit(v1::DeviceState state) {
-  states_[state.device().id()] = std::move(state);
+void DeviceStates::Revert(Undo undo) {
+  if (!undo.before) {
+    states_.erase(undo.device_id);
+    return;
+  }
+  // Parsing back our own serialisation cannot fail.
+  states_[undo.device_id].ParseFromString(*undo.before);
 }
 
 void DeviceStates::Seed(const v1::DeviceState& state) {

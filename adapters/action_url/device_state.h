@@ -1,7 +1,7 @@
 // Folds events into the retained DeviceState of each device (boot,
 // registration, DND, forwarding, calls in progress). Pure bookkeeping: the
-// adapter decides when to publish, and commits a state only once it is in the
-// outbox, so memory never runs ahead of what the bus will see.
+// adapter decides when to publish, and reverts a fold whose state did not
+// reach the outbox, so memory never runs ahead of what the bus will see.
 #pragma once
 
 #include <chrono>
@@ -19,12 +19,22 @@ class DeviceStates {
   explicit DeviceStates(std::chrono::seconds refresh = std::chrono::seconds(60))
       : refresh_(refresh) {}
 
-  // The device's state after `event`, or nullopt when nothing worth a retained
-  // publish changed. Not thread-safe; the adapter serialises calls.
-  std::optional<v1::DeviceState> Next(const v1::PhoneEvent& event) const;
-  // By value: the adapter moves the state in once it is in the outbox (a
-  // device's state holds up to 16 calls; copying it is not free).
-  void Commit(v1::DeviceState state);
+  // How to take a fold back: the device and its state before, serialised
+  // (nullopt: the device was new).
+  struct Undo {
+    std::string device_id;
+    std::optional<std::string> before;
+  };
+
+  // Folds `event` into its device's state, in place, and returns that state,
+  // or nullptr when nothing worth a retained publish changed. In place because
+  // a state holds up to 16 calls: copying it cost a tenth of the adapter's
+  // CPU. The pointer is valid until the next call. Not thread-safe; the
+  // adapter serialises calls.
+  const v1::DeviceState* Fold(const v1::PhoneEvent& event, Undo* undo);
+  // Restores the state from before the fold `undo` came from (the adapter
+  // could not put the new one in the outbox). Call before the next Fold.
+  void Revert(Undo undo);
   // A retained state read back from the bus (after a restart, or from another
   // replica). Taken only for devices with no newer state here.
   void Seed(const v1::DeviceState& state);

@@ -332,7 +332,7 @@ TEST_F(SecurityTest, LogsOfARunNeverContainTheSecret) {
       {std::string("PHONEBUS_URL_SECRET=") + kSecret, "PHONEBUS_MQTT_PASSWORD=Mqtt-Secret-77c1"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("--url-secret-file"), std::string::npos) << help.out;
-  for (const std::string secret : {std::string(kSecret), std::string("Mqtt-Secret-77c1")}) {
+  for (const std::string& secret : {std::string(kSecret), std::string("Mqtt-Secret-77c1")}) {
     EXPECT_EQ((help.out + help.err).find(secret), std::string::npos) << secret;
   }
 }

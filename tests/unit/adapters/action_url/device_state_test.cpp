@@ -17,11 +17,11 @@ v1::PhoneEvent Event(v1::EventKind kind, int64_t at, std::string call_id = {}) {
   return e;
 }
 
-// Applies and commits like the adapter; returns whether a publish was due.
+// Folds like the adapter; returns whether a publish was due.
 bool Apply(DeviceStates& states, const v1::PhoneEvent& e, v1::DeviceState* out = nullptr) {
-  auto next = states.Next(e);
+  DeviceStates::Undo undo;
+  const v1::DeviceState* next = states.Fold(e, &undo);
   if (!next) return false;
-  states.Commit(*next);
   if (out) *out = *next;
   return true;
 }
@@ -104,6 +104,35 @@ TEST(DeviceStates, LostCallEndsDoNotGrowStateWithoutBound) {
   }
   EXPECT_LE(s.active_calls_size(), 16);
   EXPECT_EQ(s.active_calls(s.active_calls_size() - 1).call_id(), "99");
+}
+
+// The adapter reverts a fold whose state it could not put in the outbox: the
+// next event must be compared with what the bus has, not with what it lost.
+TEST(DeviceStates, ARevertedFoldLeavesTheStateAsBefore) {
+  DeviceStates states;
+  ASSERT_TRUE(Apply(states, Event(v1::EVENT_KIND_CALL_INCOMING, 100, "c1")));
+
+  DeviceStates::Undo undo;
+  const v1::DeviceState* folded = states.Fold(Event(v1::EVENT_KIND_DND_ON, 101), &undo);
+  ASSERT_NE(folded, nullptr);
+  EXPECT_TRUE(folded->dnd());
+  states.Revert(std::move(undo));
+
+  // The same event again is news, and the call from before is still there.
+  v1::DeviceState after;
+  ASSERT_TRUE(Apply(states, Event(v1::EVENT_KIND_DND_ON, 101), &after));
+  EXPECT_TRUE(after.dnd());
+  ASSERT_EQ(after.active_calls_size(), 1);
+  EXPECT_EQ(after.active_calls(0).call_id(), "c1");
+}
+
+TEST(DeviceStates, ARevertedFirstFoldForgetsTheDevice) {
+  DeviceStates states;
+  DeviceStates::Undo undo;
+  ASSERT_NE(states.Fold(Event(v1::EVENT_KIND_DND_ON, 100), &undo), nullptr);
+  EXPECT_EQ(states.size(), 1u);
+  states.Revert(std::move(undo));
+  EXPECT_EQ(states.size(), 0u);
 }
 
 }  // namespace
