@@ -276,13 +276,19 @@ void ActionUrlHandler::HandleEvent(std::string_view family, std::string_view eve
     // the order they were computed.
     std::lock_guard lock(state_mu_);
     DeviceStates::Undo undo;
-    const v1::DeviceState* state = states_.Fold(event, &undo);
+    const DeviceStates::State* state = states_.Fold(event, &undo);
     std::string state_topic;
     if (state) {
       state_topic = topics::State(event.site(), event.device().id());
-      records.push_back(outbox::EncodeRecord(
-          {{state_topic, Encode(*state), 1, true, content_type_, {{"event_id", event.event_id()}}},
-           accepted_us}));
+      // Protobuf payloads are the bytes Fold made already.
+      std::string payload = settings_.mqtt.json() ? Encode(state->message) : state->bytes;
+      records.push_back(outbox::EncodeRecord({{state_topic,
+                                               std::move(payload),
+                                               1,
+                                               true,
+                                               content_type_,
+                                               {{"event_id", event.event_id()}}},
+                                              accepted_us}));
     }
     uint64_t first_seq = 0;
     // Counted before the answer: whoever got the 200 may read /metrics next.

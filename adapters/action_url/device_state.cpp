@@ -1,6 +1,7 @@
 #include "device_state.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace phonebus::adapter {
 namespace {
@@ -117,12 +118,13 @@ void ApplyCall(const v1::PhoneEvent& event, v1::DeviceState* state) {
 
 }  // namespace
 
-const v1::DeviceState* DeviceStates::Fold(const v1::PhoneEvent& event, Undo* undo) {
+const DeviceStates::State* DeviceStates::Fold(const v1::PhoneEvent& event, Undo* undo) {
   auto [it, is_new] = states_.try_emplace(event.device().id());
-  v1::DeviceState& state = it->second;
+  State& s = it->second;
+  v1::DeviceState& state = s.message;
   undo->device_id = event.device().id();
   undo->before.reset();
-  if (!is_new) undo->before = state.SerializeAsString();
+  if (!is_new) undo->before = std::exchange(s.bytes, {});
 
   state.set_site(event.site());
   MergeDevice(event.device(), state.mutable_device());
@@ -155,14 +157,15 @@ const v1::DeviceState* DeviceStates::Fold(const v1::PhoneEvent& event, Undo* und
     // and this is far cheaper than a reflective comparison on the request
     // path. Sizes first: a call added or a field set changes the size.
     const auto since = event.received_at().seconds() - state.last_seen().seconds();
-    if (since < refresh_.count() && state.ByteSizeLong() == undo->before->size() &&
-        state.SerializeAsString() == *undo->before) {
-      return nullptr;
+    if (since < refresh_.count() && state.ByteSizeLong() == undo->before->size()) {
+      s.bytes = state.SerializeAsString();
+      if (s.bytes == *undo->before) return nullptr;
     }
   }
   *state.mutable_last_seen() = event.received_at();
   state.set_last_event_id(event.event_id());
-  return &state;
+  s.bytes = state.SerializeAsString();
+  return &s;
 }
 
 void DeviceStates::Revert(Undo undo) {
@@ -170,17 +173,21 @@ void DeviceStates::Revert(Undo undo) {
     states_.erase(undo.device_id);
     return;
   }
+  State& s = states_[undo.device_id];
   // Parsing back our own serialisation cannot fail.
-  states_[undo.device_id].ParseFromString(*undo.before);
+  s.message.ParseFromString(*undo.before);
+  s.bytes = std::move(*undo.before);
 }
 
 void DeviceStates::Seed(const v1::DeviceState& state) {
-  auto [it, inserted] = states_.try_emplace(state.device().id(), state);
-  const auto& have = it->second.last_seen();
+  auto [it, inserted] = states_.try_emplace(state.device().id());
+  State& s = it->second;
+  const auto& have = s.message.last_seen();
   const auto& got = state.last_seen();
-  if (!inserted && (got.seconds() > have.seconds() ||
-                    (got.seconds() == have.seconds() && got.nanos() > have.nanos()))) {
-    it->second = state;
+  if (inserted || got.seconds() > have.seconds() ||
+      (got.seconds() == have.seconds() && got.nanos() > have.nanos())) {
+    s.message = state;
+    s.bytes = state.SerializeAsString();
   }
 }
 

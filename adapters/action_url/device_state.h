@@ -25,13 +25,19 @@ class DeviceStates {
     std::string device_id;
     std::optional<std::string> before;
   };
+  // A device's state, and the same serialised (protobuf binary): the payload
+  // of its retained message, and what the next event's state is compared with.
+  struct State {
+    v1::DeviceState message;
+    std::string bytes;
+  };
 
   // Folds `event` into its device's state, in place, and returns that state,
-  // or nullptr when nothing worth a retained publish changed. In place because
-  // a state holds up to 16 calls: copying it cost a tenth of the adapter's
-  // CPU. The pointer is valid until the next call. Not thread-safe; the
-  // adapter serialises calls.
-  const v1::DeviceState* Fold(const v1::PhoneEvent& event, Undo* undo);
+  // or nullptr when nothing worth a retained publish changed. In place, and
+  // serialised once, because a state holds up to 16 calls: copying it cost a
+  // tenth of the adapter's CPU. The pointer is valid until the next call. Not
+  // thread-safe; the adapter serialises calls.
+  const State* Fold(const v1::PhoneEvent& event, Undo* undo);
   // Restores the state from before the fold `undo` came from (the adapter
   // could not put the new one in the outbox). Call before the next Fold.
   void Revert(Undo undo);
@@ -43,7 +49,7 @@ class DeviceStates {
 
  private:
   std::chrono::seconds refresh_;
-  std::unordered_map<std::string, v1::DeviceState> states_;  // by device id
+  std::unordered_map<std::string, State> states_;  // by device id
 };
 
 }  // namespace phonebus::adapter

@@ -20,9 +20,13 @@ v1::PhoneEvent Event(v1::EventKind kind, int64_t at, std::string call_id = {}) {
 // Folds like the adapter; returns whether a publish was due.
 bool Apply(DeviceStates& states, const v1::PhoneEvent& e, v1::DeviceState* out = nullptr) {
   DeviceStates::Undo undo;
-  const v1::DeviceState* next = states.Fold(e, &undo);
+  const DeviceStates::State* next = states.Fold(e, &undo);
   if (!next) return false;
-  if (out) *out = *next;
+  // The bytes are the retained payload: they must be the state itself.
+  v1::DeviceState parsed;
+  EXPECT_TRUE(parsed.ParseFromString(next->bytes));
+  EXPECT_EQ(parsed.SerializeAsString(), next->message.SerializeAsString());
+  if (out) *out = next->message;
   return true;
 }
 
@@ -113,9 +117,9 @@ TEST(DeviceStates, ARevertedFoldLeavesTheStateAsBefore) {
   ASSERT_TRUE(Apply(states, Event(v1::EVENT_KIND_CALL_INCOMING, 100, "c1")));
 
   DeviceStates::Undo undo;
-  const v1::DeviceState* folded = states.Fold(Event(v1::EVENT_KIND_DND_ON, 101), &undo);
+  const DeviceStates::State* folded = states.Fold(Event(v1::EVENT_KIND_DND_ON, 101), &undo);
   ASSERT_NE(folded, nullptr);
-  EXPECT_TRUE(folded->dnd());
+  EXPECT_TRUE(folded->message.dnd());
   states.Revert(std::move(undo));
 
   // The same event again is news, and the call from before is still there.
