@@ -335,10 +335,8 @@ class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
         std::chrono::seconds(m.connect_timeout_s), std::chrono::seconds(2));
     const tls_client::Files files{m.ca_file, m.cert_file, m.key_file, m.key_password};
     for (const auto& uri : m.brokers) {
-      const auto scheme_end = uri.find("://");
-      if (scheme_end == std::string::npos) continue;
       try {
-        const auto broker = settings::ParseHostPort("--mqtt-broker", uri.substr(scheme_end + 3));
+        const auto broker = settings::BrokerAddress(uri).address;
         auto error = tls_client::HandshakeError(broker.host, broker.port, files, timeout);
         if (!error.empty()) return error;
       } catch (const std::exception&) {
