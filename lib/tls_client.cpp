@@ -6,7 +6,6 @@
 #include <boost/beast/ssl.hpp>
 // clang-format on
 #include <openssl/x509_vfy.h>
-#include <openssl/x509v3.h>
 
 #include <optional>
 
