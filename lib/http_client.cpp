@@ -236,16 +236,8 @@ struct Client::Shared {
       context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                            ssl::context::no_sslv3 | ssl::context::no_compression);
     }
-    beast::error_code ec;
-    if (options.ca_file.empty()) {
-      verify_context.set_default_verify_paths(ec);
-    } else {
-      verify_context.load_verify_file(options.ca_file, ec);
-    }
-    if (ec) {
-      throw std::runtime_error(Cat("cannot load TLS trust anchors",
-                                   options.ca_file.empty() ? "" : " from ", options.ca_file, ": ",
-                                   ec.message()));
+    if (auto loaded = tls_client::LoadTrustAnchors(verify_context, options.ca_file); !loaded.ok()) {
+      throw std::runtime_error(std::string(loaded.message()));
     }
     verify_context.set_verify_mode(ssl::verify_peer);
     no_verify_context.set_verify_mode(ssl::verify_none);

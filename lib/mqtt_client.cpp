@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 
 #include "log.h"
 #include "tls_client.h"
@@ -178,6 +179,7 @@ class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
         return absl::DeadlineExceededError("no MQTT broker answered within " +
                                            std::to_string(deadline.count()) + " s");
       }
+      ForgetTlsProbe();
       DisableNagleOnAllTcpSockets();
       const auto connack = token->get_connect_response();
       const auto& props = connack.get_properties();
@@ -188,7 +190,7 @@ class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
       // Never echo the options: they hold the password.
       return absl::UnavailableError(
           "cannot connect to MQTT broker: " +
-          ConnectFailure(e, options_.mqtt.v5(), [this] { return TlsHandshakeError(); }));
+          ConnectFailure(e, options_.mqtt.v5(), [this] { return TlsFailureThisOutage(); }));
     }
     if (!options_.status_topic.empty()) {
       try {
@@ -323,11 +325,26 @@ class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
     client_ = std::move(fresh);
   }
 
+  // TlsHandshakeError's verdict, found once per outage: the first connect
+  // that fails after one succeeded (or since start) probes the brokers, the
+  // attempts after it repeat that verdict until a connect succeeds again. A
+  // probe takes up to 2 s per broker, and the publisher retries every 200 ms
+  // to 5 s while a broker is down: probing each time would stretch every
+  // attempt of a long outage by that much.
+  std::string TlsFailureThisOutage() {
+    std::lock_guard lock(probe_mu_);
+    if (!probed_) probed_ = TlsHandshakeError();
+    return *probed_;
+  }
+  void ForgetTlsProbe() {
+    std::lock_guard lock(probe_mu_);
+    probed_.reset();
+  }
+
   // OpenSSL's reason a TLS broker refused us ("certificate verify failed
   // (...)"), which paho does not report: each broker is asked once more with
   // the same files, and the first failing handshake says why. "" if none.
-  // At most 2 s per broker: while a broker is unreachable every reconnect
-  // attempt pays this too.
+  // At most 2 s per broker.
   std::string TlsHandshakeError() const {
     const auto& m = options_.mqtt;
     if (!m.tls()) return "";
@@ -335,10 +352,8 @@ class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
         std::chrono::seconds(m.connect_timeout_s), std::chrono::seconds(2));
     const tls_client::Files files{m.ca_file, m.cert_file, m.key_file, m.key_password};
     for (const auto& uri : m.brokers) {
-      const auto scheme_end = uri.find("://");
-      if (scheme_end == std::string::npos) continue;
       try {
-        const auto broker = settings::ParseHostPort("--mqtt-broker", uri.substr(scheme_end + 3));
+        const auto broker = settings::BrokerAddress(uri).address;
         auto error = tls_client::HandshakeError(broker.host, broker.port, files, timeout);
         if (!error.empty()) return error;
       } catch (const std::exception&) {
@@ -368,6 +383,8 @@ class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
   std::atomic<uint64_t> max_packet_bytes_{0};  // the broker's Maximum Packet Size; 0: none
   mutable std::mutex client_mu_;  // guards the pointer only; paho's client is thread-safe
   std::shared_ptr<mqtt::async_client> client_;
+  std::mutex probe_mu_;
+  std::optional<std::string> probed_;  // TlsHandshakeError since the last successful connect
 };
 
 Client::Client(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {}

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <fstream>
 #include <sstream>
@@ -9,6 +10,27 @@
 #include "log.h"
 
 namespace phonebus::settings {
+namespace {
+
+struct BrokerScheme {
+  std::string_view prefix;
+  bool tls;
+  unsigned short default_port;
+};
+constexpr BrokerScheme kBrokerSchemes[] = {{"tcp://", false, 1883},
+                                           {"mqtt://", false, 1883},
+                                           {"ssl://", true, 8883},
+                                           {"mqtts://", true, 8883}};
+
+// nullptr for a scheme paho does not take (or we do not: ws://, wss://).
+const BrokerScheme* SchemeOf(std::string_view uri) {
+  for (const auto& scheme : kBrokerSchemes) {
+    if (uri.substr(0, scheme.prefix.size()) == scheme.prefix) return &scheme;
+  }
+  return nullptr;
+}
+
+}  // namespace
 
 std::string EnvName(std::string_view flag) {
   while (!flag.empty() && flag.front() == '-') flag.remove_prefix(1);
@@ -71,6 +93,25 @@ HostPort ParseHostPort(const std::string& setting, const std::string& value) {
   return out;
 }
 
+Broker BrokerAddress(const std::string& uri) {
+  const BrokerScheme* scheme = SchemeOf(uri);
+  if (scheme == nullptr) {
+    throw CLI::ValidationError("--mqtt-broker",
+                               "'" + uri + "' must start with tcp://, ssl://, mqtt:// or mqtts://");
+  }
+  std::string authority = uri.substr(scheme->prefix.size());
+  const bool has_port = !authority.empty() && authority.front() == '['
+                            ? authority.find("]:") != std::string::npos
+                            : authority.find(':') != std::string::npos;
+  if (!has_port) authority += ":" + std::to_string(scheme->default_port);
+  Broker broker{scheme->tls, ParseHostPort("--mqtt-broker", authority)};
+  if (broker.address.host.empty() || broker.address.port == 0) {
+    throw CLI::ValidationError("--mqtt-broker",
+                               "'" + uri + "' must name a host and a port other than 0");
+  }
+  return broker;
+}
+
 bool IsLoopback(const std::string& host) {
   if (host == "localhost") return true;
   boost::system::error_code ec;
@@ -120,18 +161,11 @@ void AddMqtt(CLI::App& app, Mqtt& mqtt) {
 
 void Finish(Mqtt& mqtt) {
   if (mqtt.brokers.empty()) throw CLI::ValidationError("--mqtt-broker", "at least one is needed");
-  for (const auto& uri : mqtt.brokers) {
-    if (uri.rfind("tcp://", 0) != 0 && uri.rfind("ssl://", 0) != 0 &&
-        uri.rfind("mqtt://", 0) != 0 && uri.rfind("mqtts://", 0) != 0) {
-      throw CLI::ValidationError(
-          "--mqtt-broker", "'" + uri + "' must start with tcp://, ssl://, mqtt:// or mqtts://");
-    }
-  }
+  for (const auto& uri : mqtt.brokers) BrokerAddress(uri);
   // A failover list mixing TLS and plain TCP would let whoever blocks the TLS
   // broker push the connection (and the password) onto plain TCP.
   for (const auto& uri : mqtt.brokers) {
-    const bool tls = uri.rfind("ssl://", 0) == 0 || uri.rfind("mqtts://", 0) == 0;
-    if (tls != mqtt.tls()) {
+    if (BrokerAddress(uri).tls != mqtt.tls()) {
       throw CLI::ValidationError(
           "--mqtt-broker",
           "every broker must use TLS (ssl://, mqtts://) or none; '" + uri + "' differs");
@@ -165,10 +199,10 @@ void Finish(Mqtt& mqtt) {
 }
 
 bool Mqtt::tls() const {
-  for (const auto& uri : brokers) {
-    if (uri.rfind("ssl://", 0) == 0 || uri.rfind("mqtts://", 0) == 0) return true;
-  }
-  return false;
+  return std::any_of(brokers.begin(), brokers.end(), [](const std::string& uri) {
+    const BrokerScheme* scheme = SchemeOf(uri);
+    return scheme != nullptr && scheme->tls;
+  });
 }
 
 std::string DefaultInstance() {

@@ -48,6 +48,16 @@ struct HostPort {
 };
 HostPort ParseHostPort(const std::string& setting, const std::string& value);
 
+// A broker URI as paho reads it: tcp:// or mqtt:// (plain TCP), ssl:// or
+// mqtts:// (TLS), then host:port or [v6]:port; without a port, paho's default
+// (1883, with TLS 8883).
+struct Broker {
+  bool tls = false;
+  HostPort address;
+};
+// Throws CLI::ValidationError naming --mqtt-broker.
+Broker BrokerAddress(const std::string& uri);
+
 // Reads a secret from a file (trailing newline trimmed); throws naming `setting`.
 std::string ReadSecretFile(const std::string& setting, const std::string& path);
 

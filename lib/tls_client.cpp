@@ -6,9 +6,10 @@
 #include <boost/beast/ssl.hpp>
 // clang-format on
 #include <openssl/x509_vfy.h>
-#include <openssl/x509v3.h>
 
 #include <optional>
+
+#include "string_util.h"
 
 namespace phonebus::tls_client {
 namespace {
@@ -25,13 +26,9 @@ bool IsIpLiteral(const std::string& host) {
 // checks name that file, so the handshake has nothing to add).
 std::optional<ssl::context> Context(const Files& files) {
   ssl::context context(ssl::context::tls_client);
+  if (!LoadTrustAnchors(context, files.ca_file).ok()) return std::nullopt;
   beast::error_code ec;
-  if (files.ca_file.empty()) {
-    context.set_default_verify_paths(ec);
-  } else {
-    context.load_verify_file(files.ca_file, ec);
-  }
-  if (!ec && !files.cert_file.empty()) context.use_certificate_chain_file(files.cert_file, ec);
+  if (!files.cert_file.empty()) context.use_certificate_chain_file(files.cert_file, ec);
   if (!ec && !files.key_file.empty()) {
     // Asked for while the key is read, below, and never after.
     context.set_password_callback(
@@ -44,6 +41,19 @@ std::optional<ssl::context> Context(const Files& files) {
 }
 
 }  // namespace
+
+absl::Status LoadTrustAnchors(ssl::context& context, const std::string& ca_file) {
+  beast::error_code ec;
+  if (ca_file.empty()) {
+    context.set_default_verify_paths(ec);
+  } else {
+    context.load_verify_file(ca_file, ec);
+  }
+  if (!ec) return absl::OkStatus();
+  return absl::FailedPreconditionError(strings::Cat("cannot load TLS trust anchors",
+                                                    ca_file.empty() ? "" : " from ", ca_file, ": ",
+                                                    ec.message()));
+}
 
 bool SetPeerName(SSL* ssl, const std::string& host, bool verify) {
   const bool ip = IsIpLiteral(host);

@@ -1,6 +1,7 @@
 // The client side of TLS that both the phone HTTP client and the MQTT client
-// need: naming the server we expect (SNI and the name its certificate must
-// carry), and finding out in OpenSSL's words why a server's handshake fails.
+// need: which certificate authorities a server must chain to, naming the
+// server we expect (SNI and the name its certificate must carry), and finding
+// out in OpenSSL's words why a server's handshake fails.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -8,7 +9,19 @@
 #include <chrono>
 #include <string>
 
+#include "absl/status/status.h"
+
+// clang-format off
+#include "net.h"  // first: it fixes Boost 1.74's include order for what follows
+#include <boost/asio/ssl/context.hpp>
+// clang-format on
+
 namespace phonebus::tls_client {
+
+// Makes `context` trust the CA certificates in `ca_file` (PEM), or the
+// system's trust store when `ca_file` is empty. The error says which:
+// "cannot load TLS trust anchors from <ca_file>: <OpenSSL's reason>".
+absl::Status LoadTrustAnchors(net::ssl::context& context, const std::string& ca_file);
 
 // SNI for a host name (never for an IP address, RFC 6066 section 3) and, when
 // `verify`, the name or address the certificate must match. False if OpenSSL

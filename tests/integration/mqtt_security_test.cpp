@@ -6,10 +6,16 @@
 // data); a wrong password is named as such; and a topic outside a service's
 // ACL is out of its reach.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <thread>
 
 #include "adapter.h"
 #include "commander.h"
@@ -338,6 +344,58 @@ TEST(MqttClientCertificates, ABrokerRequiringThemAcceptsOnlyCertificatesFromItsC
             0);
   EXPECT_TRUE(connect(adapter_cert, encrypted, "Key-Pass-5e1c").ok());
   EXPECT_FALSE(connect(adapter_cert, encrypted, "not-the-key-password").ok());
+}
+
+// While a TLS broker stays unreachable, each reconnect attempt costs no more
+// than paho's own try: the probe that explains the first failure (up to 2 s a
+// broker) is not repeated until a connect succeeds. The "broker" here takes
+// each TCP connection and closes it at once, counting them: paho's attempt is
+// one, a probe another.
+TEST(MqttTlsProbe, AnUnreachableBrokerIsProbedOncePerOutage) {
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(listen(listener, 16), 0);
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  std::atomic<int> accepted{0};
+  std::atomic<bool> stop{false};
+  std::thread broker([&] {
+    while (!stop) {
+      pollfd ready{listener, POLLIN, 0};
+      if (poll(&ready, 1, 20) <= 0) continue;
+      if (const int fd = accept(listener, nullptr, nullptr); fd >= 0) {
+        ++accepted;
+        close(fd);
+      }
+    }
+  });
+  mqtt_client::Options o;
+  o.mqtt.brokers = {"ssl://127.0.0.1:" + std::to_string(ntohs(address.sin_port))};
+  o.mqtt.connect_timeout_s = 1;
+  o.client_id = "probe-once";
+  mqtt_client::Client client(o);
+  // Connections accepted by one failed Connect, and its message.
+  const auto attempt = [&] {
+    const int before = accepted;
+    const auto status = client.Connect();
+    EXPECT_FALSE(status.ok());
+    std::this_thread::sleep_for(300ms);  // the last connection reaches accept()
+    return std::pair(accepted - before, std::string(status.message()));
+  };
+  const auto [first, first_message] = attempt();
+  EXPECT_NE(first_message.find("TLS with the broker failed"), std::string::npos) << first_message;
+  for (int i = 0; i < 2; ++i) {
+    const auto [later, later_message] = attempt();
+    EXPECT_EQ(later, first - 1) << "a reconnect attempt probed the broker again";
+    EXPECT_EQ(later_message, first_message);
+  }
+  stop = true;
+  broker.join();
+  close(listener);
 }
 
 // Settings that would silently leave the link unprotected stop start-up.

@@ -867,6 +867,14 @@ TEST(ClientOptions, UnreadableCaFileFailsAtStartUp) {
   Client::Options options;
   options.ca_file = "/nonexistent/phonebus-ca.pem";
   EXPECT_THROW(Client(io, options), std::runtime_error);
+  try {
+    Client client(io, options);
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "cannot load TLS trust anchors from /nonexistent/phonebus-ca.pem: "),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace
