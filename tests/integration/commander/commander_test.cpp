@@ -10,7 +10,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <future>
 
@@ -21,6 +20,7 @@
 #include "ports.h"
 #include "simulator.h"
 #include "subscriber.h"
+#include "temp_dir.h"
 #include "topics.h"
 
 namespace phonebus::command {
@@ -34,11 +34,6 @@ using phonesim::PhoneHandle;
 using testing::Mosquitto;
 using testing::Subscriber;
 
-std::string TempDir() {
-  char tmpl[] = "/tmp/phonebus-commander-XXXXXX";
-  return mkdtemp(tmpl);
-}
-
 // The dial commands a phone understood, in order.
 std::vector<phonesim::Command> Commands(const PhoneHandle& phone) {
   std::vector<phonesim::Command> out;
@@ -51,7 +46,6 @@ std::vector<phonesim::Command> Commands(const PhoneHandle& phone) {
 class CommanderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = TempDir();
     setenv("SNOM_PASSWORD", "secret-b", 1);
     yealink_ = Add({.id = "001565aabbcc",
                     .family = Family::kYealinkServlet,
@@ -109,7 +103,7 @@ class CommanderTest : public ::testing::Test {
              p.config().model + "\", \"firmware\": \"" + p.config().firmware +
              "\", \"address\": \"127.0.0.1:" + std::to_string(p.port()) + "\"" + extra + "}";
     };
-    std::ofstream(dir_ + "/inventory.json")
+    std::ofstream(dir_.path() + "/inventory.json")
         << "{\"devices\": [\n"
         << entry(yealink_, "yealink",
                  R"(, "username": "admin", "password": "secret-a", "account": "1001@pbx.example")")
@@ -133,7 +127,7 @@ class CommanderTest : public ::testing::Test {
     s.insecure_no_auth = true;
     s.metrics_listen = "127.0.0.1:0";
     s.instance = "test";
-    s.inventory = dir_ + "/inventory.json";
+    s.inventory = dir_.path() + "/inventory.json";
     s.phone_timeout_ms = 700;
     s.mqtt.brokers = {broker_.uri()};
     s.log_level = "error";
@@ -149,7 +143,6 @@ class CommanderTest : public ::testing::Test {
   void TearDown() override {
     commander_.reset();
     sim_.Stop();
-    std::filesystem::remove_all(dir_);
   }
 
   PhoneHandle Add(PhoneConfig config) {
@@ -176,7 +169,7 @@ class CommanderTest : public ::testing::Test {
 
   Mosquitto broker_;
   phonesim::Simulator sim_;
-  std::string dir_;
+  const testing::TempDir dir_{"commander"};
   PhoneHandle yealink_, snom_, soft_, legacy_, t38_, wrong_, fenced_, hung_, nohttp_, learned_;
   unsigned short gone_port_ = 0;
   CommanderSettings settings_;
