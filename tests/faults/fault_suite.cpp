@@ -416,8 +416,9 @@ struct AdapterFault {
   // Runs at the fault's start; returns what clears it (run FAULT seconds later), or nullopt
   // with a reason in `not_run` when the fault cannot be made here.
   std::function<std::function<void()>(FaultContext&)> inject;
-  // Non-empty: the outbox is a tmpfs of this size ("32m").
-  std::string tmpfs_size;
+  // Non-empty: the outbox is a tmpfs of this size ("32m"). Most faults leave it out; the {}
+  // keeps -Wmissing-field-initializers quiet about that.
+  std::string tmpfs_size{};
   // Every event must be answered 200 (a fault the adapter should ride out, not refuse).
   bool must_accept_all = false;
 };

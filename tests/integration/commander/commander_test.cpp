@@ -34,6 +34,11 @@ using phonesim::PhoneHandle;
 using testing::Mosquitto;
 using testing::Subscriber;
 
+// A device state on the bus, retained, as the adapter publishes it.
+mqtt_client::Message RetainedState(const std::string& id, const std::string& payload) {
+  return {topics::State("default", id), payload, 1, true, {}, {}};
+}
+
 // The dial commands a phone understood, in order.
 std::vector<phonesim::Command> Commands(const PhoneHandle& phone) {
   std::vector<phonesim::Command> out;
@@ -421,11 +426,7 @@ TEST_F(CommanderTest, LearnsPhonesFromTheBus) {
   o.client_id = "test-adapter";
   mqtt_client::Client adapter(o);
   ASSERT_TRUE(adapter.Connect().ok());
-  ASSERT_TRUE(
-      adapter
-          .Publish({topics::State("default", "000413112233"), state.SerializeAsString(), 1, true},
-                   1)
-          .ok());
+  ASSERT_TRUE(adapter.Publish(RetainedState("000413112233", state.SerializeAsString()), 1).ok());
   grpc::Status status;
   for (int i = 0; i < 100; ++i) {
     status = Dial("3003", "2323", "l-1");
@@ -447,7 +448,7 @@ TEST_F(CommanderTest, LearnsPhonesFromTheBus) {
   EXPECT_EQ(info.state().device().model(), "D785");
 
   // Clearing the retained state forgets it.
-  ASSERT_TRUE(adapter.Publish({topics::State("default", "000413112233"), "", 1, true}, 2).ok());
+  ASSERT_TRUE(adapter.Publish(RetainedState("000413112233", ""), 2).ok());
   for (int i = 0; i < 100; ++i) {
     grpc::ClientContext c;
     if (stub_->GetDevice(&c, get, &info).error_code() == grpc::StatusCode::NOT_FOUND) break;
@@ -473,11 +474,7 @@ TEST_F(CommanderTest, KeepsLearningAfterTheBrokerRestarts) {
   state.mutable_device()->set_id("001565aabbcc");
   state.mutable_device()->set_vendor(v1::VENDOR_YEALINK);
   state.add_accounts()->set_account("7007@pbx.example");
-  ASSERT_TRUE(
-      adapter
-          .Publish({topics::State("default", "001565aabbcc"), state.SerializeAsString(), 1, true},
-                   1)
-          .ok());
+  ASSERT_TRUE(adapter.Publish(RetainedState("001565aabbcc", state.SerializeAsString()), 1).ok());
   grpc::Status status;
   for (int i = 0; i < 200; ++i) {  // the commander reconnects with backoff
     status = Dial("7007", "2323", "b-" + std::to_string(i + 2));
@@ -508,9 +505,7 @@ TEST_F(CommanderTest, ReadyOnlyOnceTheRetainedStatesAreIn) {
     state.mutable_device()->set_id(id);
     state.mutable_device()->set_vendor(v1::VENDOR_SNOM);
     state.mutable_device()->set_ip("127.0.0.1");
-    ASSERT_TRUE(
-        adapter.Publish({topics::State("default", id), state.SerializeAsString(), 1, true}, i + 1)
-            .ok());
+    ASSERT_TRUE(adapter.Publish(RetainedState(id, state.SerializeAsString()), i + 1).ok());
   }
   // On the broker once the running commander has learned them all.
   for (int i = 0; i < 400 && commander_->registry().size() < inventory + kLearned; ++i) {
