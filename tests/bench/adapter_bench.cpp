@@ -10,7 +10,6 @@
 // Every request carries bench_seq=N; the subscriber finds it in PhoneEvent.params, which is
 // how events are matched for lost/duplicate counts and end-to-end latency. Figures are
 // printed as one table and never asserted: the exit code only says whether the bench ran.
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -18,7 +17,6 @@
 #include <atomic>
 #include <charconv>
 #include <chrono>
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -34,6 +32,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "figures.h"
 #include "log.h"
 #include "mqtt_client.h"
 #include "net.h"
@@ -45,11 +44,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using boost::system::error_code;
 using namespace std::chrono_literals;
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
-      .count();
-}
 
 struct Config {
   unsigned short adapter_port = 0;
@@ -412,32 +406,6 @@ class EventSink {
 // CPU accounting, so the table shows who was busy (on a small machine, every process here
 // shares the same cores).
 
-double ProcessCpuSeconds(int pid) {
-  if (pid <= 0) return -1;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(in, line)) return -1;
-  // Fields after the command name, which may itself hold spaces: state is field 3, utime
-  // and stime are fields 14 and 15.
-  const size_t paren = line.rfind(')');
-  if (paren == std::string::npos) return -1;
-  std::istringstream fields(line.substr(paren + 2));
-  std::string field;
-  double utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14) utime = std::stod(field);
-    if (i == 15) stime = std::stod(field);
-  }
-  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-double SelfCpuSeconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
 struct Cpu {
   double adapter = -1, broker = -1, bench = -1;
 };
@@ -597,20 +565,6 @@ bool Preflight(const Config& config, EventSink& sink, std::atomic<uint64_t>& nex
 // ---------------------------------------------------------------------------------------
 // Report.
 
-double Percentile(std::vector<int64_t>& ns, double q) {
-  if (ns.empty()) return -1;
-  std::sort(ns.begin(), ns.end());
-  const size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(ns.size())));
-  return ns[std::clamp<size_t>(rank, 1, ns.size()) - 1] / 1e6;
-}
-
-std::string Fixed(double v, int digits) {
-  if (v < 0) return "-";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
 struct Row {
   std::vector<std::string> cells;
   std::string phase;
@@ -705,33 +659,6 @@ Row Summarize(const PhaseResult& r, const EventSink& sink, Notes& notes) {
                (adapter ? cpu(r.cpu_percent.adapter) : "-") + " / " + cpu(r.cpu_percent.broker) +
                    " / " + cpu(r.cpu_percent.bench)};
   return row;
-}
-
-// A Markdown table, padded so it also reads well as plain text.
-void PrintTable(const std::vector<std::string>& header, const std::vector<Row>& rows) {
-  std::vector<size_t> width(header.size());
-  for (size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
-  for (const Row& row : rows) {
-    for (size_t i = 0; i < row.cells.size(); ++i)
-      width[i] = std::max(width[i], row.cells[i].size());
-  }
-  auto line = [&](const std::vector<std::string>& cells) {
-    std::string out = "|";
-    for (size_t i = 0; i < cells.size(); ++i) {
-      const std::string pad(width[i] - cells[i].size(), ' ');
-      // Text left, figures right.
-      out += " " + (i < 2 ? cells[i] + pad : pad + cells[i]) + " |";
-    }
-    std::cout << out << "\n";
-  };
-  line(header);
-  std::string rule = "|";
-  for (size_t i = 0; i < header.size(); ++i) {
-    const std::string dashes(width[i] + 1, '-');
-    rule += i < 2 ? ":" + dashes + "|" : dashes + ":|";
-  }
-  std::cout << rule << "\n";
-  for (const Row& row : rows) line(row.cells);
 }
 
 double PeakRssMiB(int pid) {
@@ -857,10 +784,12 @@ int Main(int argc, char** argv) {
   Notes notes;
   std::vector<Row> rows;
   for (const PhaseResult& r : results) rows.push_back(Summarize(r, sink, notes));
+  std::vector<std::vector<std::string>> cells;
+  for (const Row& row : rows) cells.push_back(row.cells);
   PrintTable({"phase", "target", "events/s", "ok", "arrived", "arrived/s", "errors", "lost", "dup",
               "http p50 ms", "http p99 ms", "e2e p50 ms", "e2e p99 ms", "e2e max ms", "tail s",
               "cpu % adapter/broker/bench"},
-             rows);
+             cells, 2);
   std::cout << "\n";
   for (const Row& adapter : rows) {
     if (adapter.target != Target::kAdapter) continue;

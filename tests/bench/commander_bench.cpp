@@ -21,7 +21,6 @@
 // Figures are printed as one table and never asserted: the exit code only says whether the
 // bench ran.
 #include <grpcpp/grpcpp.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -50,6 +49,7 @@
 #include "command.h"
 #include "command_forms.h"
 #include "encoders/encoder.h"
+#include "figures.h"
 #include "http_client.h"
 #include "log.h"
 #include "mqtt_client.h"
@@ -65,18 +65,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::error_code;
 using namespace std::chrono_literals;
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
-      .count();
-}
-
-std::string Fixed(double v, int digits) {
-  if (v < 0 || std::isnan(v)) return "-";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
 
 // ---------------------------------------------------------------------------------------
 // The simulated phones, as phonesim printed them ("<id> <port>" per line).
@@ -302,33 +290,6 @@ struct LoadConfig {
   std::string token = std::getenv("PHONEBUS_TOKEN") ? std::getenv("PHONEBUS_TOKEN") : "";
   double slice_s = 2.5;
 };
-
-double ProcessCpuSeconds(int pid) {
-  if (pid <= 0) return -1;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(in, line)) return -1;
-  // Fields after the command name (which may hold spaces): utime and stime are 14 and 15.
-  const size_t paren = line.rfind(')');
-  if (paren == std::string::npos) return -1;
-  std::istringstream fields(line.substr(paren + 2));
-  std::string field;
-  double utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14) utime = std::stod(field);
-    if (i == 15) stime = std::stod(field);
-  }
-  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-double SelfCpuSeconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& tv) {
-    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
-  };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
 
 // CPU seconds the whole machine spent busy (all cores), from /proc/stat.
 double MachineBusySeconds() {
@@ -893,14 +854,6 @@ bool Preflight(Path& path, const Phone& phone, std::atomic<uint64_t>& seq) {
 // ---------------------------------------------------------------------------------------
 // Report.
 
-double Percentile(std::vector<int64_t>& ns, double q) {
-  if (ns.empty()) return -1;
-  const size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(ns.size())));
-  const size_t at = std::clamp<size_t>(rank, 1, ns.size()) - 1;
-  std::nth_element(ns.begin(), ns.begin() + static_cast<std::ptrdiff_t>(at), ns.end());
-  return static_cast<double>(ns[at]) / 1e6;
-}
-
 struct Stats {
   uint64_t ok = 0, errors = 0;
   double per_s = 0, p50 = -1, p90 = -1, p99 = -1, max = -1;
@@ -921,30 +874,6 @@ Stats Summarize(const PhaseResult& r) {
   s.p90 = Percentile(ns, 0.90);
   s.p99 = Percentile(ns, 0.99);
   return s;
-}
-
-void PrintTable(const std::vector<std::string>& header,
-                const std::vector<std::vector<std::string>>& rows, size_t text_columns) {
-  std::vector<size_t> width(header.size());
-  for (size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
-  for (const auto& row : rows)
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
-  auto line = [&](const std::vector<std::string>& cells) {
-    std::string out = "|";
-    for (size_t i = 0; i < cells.size(); ++i) {
-      const std::string pad(width[i] - cells[i].size(), ' ');
-      out += " " + (i < text_columns ? cells[i] + pad : pad + cells[i]) + " |";
-    }
-    std::cout << out << "\n";
-  };
-  line(header);
-  std::string rule = "|";
-  for (size_t i = 0; i < header.size(); ++i) {
-    const std::string dashes(width[i] + 1, '-');
-    rule += i < text_columns ? ":" + dashes + "|" : dashes + ":|";
-  }
-  std::cout << rule << "\n";
-  for (const auto& row : rows) line(row);
 }
 
 std::string MiB(const Memory& m) {

@@ -21,8 +21,6 @@
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -52,9 +50,8 @@
 #include "phonebus/v1/control.grpc.pb.h"
 #include "phonebus/v1/event.pb.h"
 #include "ports.h"
+#include "process.h"
 #include "simulator.h"
-
-extern char** environ;
 
 namespace phonebus::faults {
 namespace {
@@ -103,117 +100,15 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-// ---------------------------------------------------------------------------------------------
-// A child process with its output in a log file. Not tests/support's Process: that one reads
-// pipes only when asked, and an adapter logging a line per refused request would fill the pipe
-// and block while the suite is busy injecting faults.
-class Child {
- public:
-  Child(std::string name, const std::string& binary, const std::vector<std::string>& args,
-        std::string log_path)
-      : name_(std::move(name)), log_path_(std::move(log_path)) {
-    std::vector<std::string> argv_s{binary};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<std::string> env_s;
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (std::strncmp(*e, "PHONEBUS_", 9) != 0) env_s.emplace_back(*e);  // hermetic
-    }
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (auto& e : env_s) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    const int log = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (log < 0) throw std::runtime_error("cannot open " + log_path_);
-    pid_ = fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the suite
-      dup2(log, STDOUT_FILENO);
-      dup2(log, STDERR_FILENO);
-      execve(argv[0], argv.data(), envp.data());
-      _exit(127);
-    }
-    ::close(log);
+// Resident memory of a process in KiB, 0 when unknown (or it has ended: pid -1).
+long RssKib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
   }
-  ~Child() {
-    if (pid_ > 0) {
-      kill(pid_, SIGCONT);
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  pid_t pid() const { return pid_; }
-  const std::string& name() const { return name_; }
-  std::string Log() const { return ReadFile(log_path_); }
-  void Signal(int sig) {
-    if (pid_ > 0) kill(pid_, sig);
-  }
-  // True while the process has not exited; remembers how it ended otherwise.
-  bool Alive() {
-    if (pid_ <= 0) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) != pid_) return true;
-    pid_ = -1;
-    ended_ = Describe(status);
-    return false;
-  }
-  // SIGTERM and wait; "" when it exited 0, else how it ended.
-  std::string Stop(Ms timeout) {
-    if (!Alive()) return "had already ended: " + ended_;
-    kill(pid_, SIGTERM);
-    const auto deadline = Clock::now() + timeout;
-    while (Alive()) {
-      if (Clock::now() > deadline) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, nullptr, 0);
-        pid_ = -1;
-        return "did not stop within " + std::to_string(timeout.count()) + " ms of SIGTERM";
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    return ended_ == "exit 0" ? "" : ended_;
-  }
-  void Kill() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-    ended_ = "SIGKILL (by the suite)";
-  }
-  // Resident memory in KiB, 0 when unknown.
-  long RssKib() const {
-    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
-    }
-    return 0;
-  }
-  bool WaitLog(const std::string& text, Ms timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (Log().find(text) == std::string::npos) {
-      if (Clock::now() > deadline || !Alive()) return false;
-      std::this_thread::sleep_for(20ms);
-    }
-    return true;
-  }
-
- private:
-  static std::string Describe(int status) {
-    if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
-    if (WIFSIGNALED(status)) return std::string("signal ") + strsignal(WTERMSIG(status));
-    return "status " + std::to_string(status);
-  }
-  std::string name_;
-  std::string log_path_;
-  pid_t pid_ = -1;
-  std::string ended_;
-};
+  return 0;
+}
 
 // ---------------------------------------------------------------------------------------------
 // How the suite starts the adapter and commander and addresses them: one helper each, so a new
@@ -510,8 +405,8 @@ struct AdapterRow {
 struct FaultContext {
   const Config& config;
   testing::Mosquitto& broker;
-  std::unique_ptr<Child>& adapter;
-  std::function<std::unique_ptr<Child>()> start_adapter;
+  std::unique_ptr<testing::Process>& adapter;
+  std::function<std::unique_ptr<testing::Process>()> start_adapter;
   std::string outbox_dir;
   std::vector<std::string>& problems;
 };
@@ -521,8 +416,9 @@ struct AdapterFault {
   // Runs at the fault's start; returns what clears it (run FAULT seconds later), or nullopt
   // with a reason in `not_run` when the fault cannot be made here.
   std::function<std::function<void()>(FaultContext&)> inject;
-  // Non-empty: the outbox is a tmpfs of this size ("32m").
-  std::string tmpfs_size;
+  // Non-empty: the outbox is a tmpfs of this size ("32m"). Most faults leave it out; the {}
+  // keeps -Wmissing-field-initializers quiet about that.
+  std::string tmpfs_size{};
   // Every event must be answered 200 (a fault the adapter should ride out, not refuse).
   bool must_accept_all = false;
 };
@@ -670,14 +566,15 @@ AdapterRow RunAdapterFault(const Config& config, const AdapterFault& fault, int 
     AdapterSetup setup{testing::FreePort(), broker.uri(), "fault" + std::to_string(index), outbox};
     int starts = 0;
     auto start_adapter = [&] {
-      auto child = std::make_unique<Child>("adapter", config.adapter_bin, AdapterArgs(setup),
-                                           dir + "/adapter-" + std::to_string(starts++) + ".log");
+      auto child = std::make_unique<testing::Process>(
+          testing::Process::LogFile{dir + "/adapter-" + std::to_string(starts++) + ".log"},
+          config.adapter_bin, AdapterArgs(setup));
       if (!WaitReady(setup.port, 20s)) {
         row.problems.push_back("adapter not ready within 20 s: " + child->Log().substr(0, 400));
       }
       return child;
     };
-    std::unique_ptr<Child> adapter = start_adapter();
+    std::unique_ptr<testing::Process> adapter = start_adapter();
     EventCounter events(broker.uri(), setup.site);
     Stream stream(setup.port, config.rate, config.stream_s);
     FaultContext context{config, broker, adapter, start_adapter, outbox, row.problems};
@@ -695,7 +592,7 @@ AdapterRow RunAdapterFault(const Config& config, const AdapterFault& fault, int 
     // time to be ready is part of the recovery.
     stream.Join();
     Drain(config, stream.samples(), events, setup.port);
-    if (!adapter->Alive()) {
+    if (!adapter->Running()) {
       row.problems.push_back("adapter died: " + adapter->Stop(1s) +
                              "; log: " + adapter->Log().substr(0, 400));
     }
@@ -814,7 +711,7 @@ struct CommanderStack {
   phonesim::Simulator sim;
   phonesim::PhoneHandle healthy, faulty;
   std::string dir = TempDir("commander");
-  std::unique_ptr<Child> commander;
+  std::unique_ptr<testing::Process> commander;
   std::unique_ptr<v1::PhoneControl::Stub> stub;
 
   CommanderStack(const Config& config,
@@ -844,8 +741,9 @@ struct CommanderStack {
         << (wrong_password ? "not-the-phone-pass" : "phone-pass") << R"("}]})";
     CommanderSetup setup{testing::FreePort(), broker.uri(), "faults", dir + "/inventory.json",
                          config.phone_timeout_ms};
-    commander = std::make_unique<Child>("commander", config.commander_bin, CommanderArgs(setup),
-                                        dir + "/commander.log");
+    commander =
+        std::make_unique<testing::Process>(testing::Process::LogFile{dir + "/commander.log"},
+                                           config.commander_bin, CommanderArgs(setup));
     if (!commander->WaitLog("commander listening", 20s)) {
       throw std::runtime_error("commander did not start: " + commander->Log().substr(0, 600));
     }
@@ -978,8 +876,8 @@ AdapterRow RunSoak(const Config& config, RssSeries& adapter_rss, RssSeries& comm
   const std::string dir = TempDir("soak");
   CommanderStack stack(config, nullptr, false);
   AdapterSetup setup{testing::FreePort(), stack.broker.uri(), "soak", dir + "/outbox"};
-  auto adapter = std::make_unique<Child>("adapter", config.adapter_bin, AdapterArgs(setup),
-                                         dir + "/adapter.log");
+  auto adapter = std::make_unique<testing::Process>(testing::Process::LogFile{dir + "/adapter.log"},
+                                                    config.adapter_bin, AdapterArgs(setup));
   if (!WaitReady(setup.port, 20s)) row.problems.push_back("adapter not ready within 20 s");
   EventCounter events(stack.broker.uri(), setup.site);
   Stream stream(setup.port, config.rate, config.soak_s);
@@ -991,14 +889,14 @@ AdapterRow RunSoak(const Config& config, RssSeries& adapter_rss, RssSeries& comm
   for (double t = 0; t <= config.soak_s; t += every_s) {
     std::this_thread::sleep_until(stream.start() + std::chrono::duration_cast<Clock::duration>(
                                                        std::chrono::duration<double>(t)));
-    adapter_rss.kib.push_back(adapter->RssKib());
-    commander_rss.kib.push_back(stack.commander->RssKib());
+    adapter_rss.kib.push_back(RssKib(adapter->pid()));
+    commander_rss.kib.push_back(RssKib(stack.commander->pid()));
   }
   stream.Join();
   stop = true;
   load.join();
   Drain(config, stream.samples(), events, setup.port);
-  if (!adapter->Alive()) row.problems.push_back("adapter died during the soak");
+  if (!adapter->Running()) row.problems.push_back("adapter died during the soak");
   Tally(stream.samples(), events, stream.start(), row);
   row.ok_again_ms.reset();
   row.drained_ms.reset();

@@ -15,6 +15,7 @@
 #include "mosquitto.h"
 #include "pki.h"
 #include "ports.h"
+#include "temp_dir.h"
 
 namespace phonebus {
 namespace {
@@ -66,34 +67,34 @@ TEST(AdapterCli, BadSettingsStopStartUpNamingTheSetting) {
     std::string args;
     std::string named;
   };
-  char tmpl[] = "/tmp/phonebus-cli-secret-XXXXXX";
-  const std::string dir = mkdtemp(tmpl);
-  std::ofstream(dir + "/short") << "short-secret\n";  // 12 characters
-  std::ofstream(dir + "/garbage.pem") << "not a certificate\n";
-  std::ofstream(dir + "/url-secret") << kUrlSecret << "\n";
-  const std::string ok = " --url-secret-file " + dir + "/url-secret";
+  const testing::TempDir dir("cli-secret");
+  std::ofstream(dir.path() + "/short") << "short-secret\n";  // 12 characters
+  std::ofstream(dir.path() + "/garbage.pem") << "not a certificate\n";
+  std::ofstream(dir.path() + "/url-secret") << kUrlSecret << "\n";
+  const std::string ok = " --url-secret-file " + dir.path() + "/url-secret";
   const std::string tls = " --tls-listen 127.0.0.1:0";
   testing::Pki pki;
   const std::string good_cert = " --tls-cert-file " + pki.server_cert();
   const std::string other_key = testing::Pki::KeyOf(pki.Client("someone-else"));
   for (const auto& c : std::vector<Case>{
-           {"--url-secret-file " + dir + "/missing", "--url-secret-file"},
-           {"--url-secret-file " + dir + "/short", "--url-secret-file"},
+           {"--url-secret-file " + dir.path() + "/missing", "--url-secret-file"},
+           {"--url-secret-file " + dir.path() + "/short", "--url-secret-file"},
            {"--url-secret short", "--url-secret"},
            {"--url-secret " + std::string(kUrlSecret) + ok, "--url-secret"},
            {"--insecure-no-url-secret" + ok, "--insecure-no-url-secret"},
            {"--allow-source 10.0.0.1/8" + ok, "--allow-source"},
            {"--allow-source nonsense" + ok, "--allow-source"},
            {"--tls-cert-file x.pem --tls-key-file y.pem" + ok, "--tls-listen"},
-           {tls + " --tls-key-file " + dir + "/garbage.pem" + ok, "--tls-cert-file"},
-           {tls + " --tls-cert-file " + dir + "/garbage.pem --tls-key-file " + dir +
+           {tls + " --tls-key-file " + dir.path() + "/garbage.pem" + ok, "--tls-cert-file"},
+           {tls + " --tls-cert-file " + dir.path() + "/garbage.pem --tls-key-file " + dir.path() +
                 "/garbage.pem" + ok,
             "--tls-cert-file"},
-           {tls + good_cert + " --tls-key-file " + dir + "/garbage.pem" + ok, "--tls-key-file"},
+           {tls + good_cert + " --tls-key-file " + dir.path() + "/garbage.pem" + ok,
+            "--tls-key-file"},
            {tls + good_cert + " --tls-key-file " + other_key + ok, "--tls-key-file"},
        }) {
-    const auto r =
-        RunAdapter(c.args + " --mqtt-broker tcp://127.0.0.1:1 --outbox-dir " + dir + "/outbox");
+    const auto r = RunAdapter(c.args + " --mqtt-broker tcp://127.0.0.1:1 --outbox-dir " +
+                              dir.path() + "/outbox");
     EXPECT_NE(r.exit_code, 0) << c.args;
     EXPECT_NE(r.output.find(c.named), std::string::npos) << c.args << ": " << r.output;
     EXPECT_EQ(r.output.find(kUrlSecret), std::string::npos) << r.output;
@@ -109,21 +110,15 @@ TEST(AdapterCli, BadSettingsStopStartUpNamingTheSetting) {
     EXPECT_NE(r.exit_code, 0) << c.args;
     EXPECT_NE(r.output.find(c.named), std::string::npos) << c.args << ": " << r.output;
   }
-  std::filesystem::remove_all(dir);
 }
 
 class AdapterProcessTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/phonebus-cli-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
   void TearDown() override {
     if (pid_ > 0) {
       kill(pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);
     }
-    std::filesystem::remove_all(dir_);
   }
   void Spawn(std::vector<std::string> args, std::vector<std::string> env = {}) {
     pid_ = fork();
@@ -145,23 +140,24 @@ class AdapterProcessTest : public ::testing::Test {
     }
     return false;
   }
-  std::string dir_;
+  const testing::TempDir dir_{"cli"};
   pid_t pid_ = -1;
   testing::Mosquitto broker_;
 };
 
 TEST_F(AdapterProcessTest, ConfigFileAndEnvironmentAreRead) {
   const auto port = testing::FreePort();
-  std::ofstream(dir_ + "/url-secret") << kUrlSecret << "\n";
-  std::ofstream(dir_ + "/adapter.toml") << "listen = \"127.0.0.1:" << port << "\"\n"
-                                        << "outbox-dir = \"" << dir_ << "/outbox\"\n"
-                                        << "url-secret-file = \"" << dir_ << "/url-secret\"\n";
-  Spawn({"--config", dir_ + "/adapter.toml"},
+  std::ofstream(dir_.path() + "/url-secret") << kUrlSecret << "\n";
+  std::ofstream(dir_.path() + "/adapter.toml")
+      << "listen = \"127.0.0.1:" << port << "\"\n"
+      << "outbox-dir = \"" << dir_.path() << "/outbox\"\n"
+      << "url-secret-file = \"" << dir_.path() << "/url-secret\"\n";
+  Spawn({"--config", dir_.path() + "/adapter.toml"},
         {"PHONEBUS_MQTT_BROKER=" + broker_.uri(), "PHONEBUS_SITE=fromenv"});
   ASSERT_TRUE(WaitHealthy(port));
   EXPECT_EQ(testing::HttpGet(port, kAt + "/yealink/dnd_on?mac=001565aabbcc").status, 200);
   EXPECT_EQ(testing::HttpGet(port, "/yealink/dnd_on?mac=001565aabbcc").status, 403);
-  EXPECT_TRUE(std::filesystem::exists(dir_ + "/outbox"));
+  EXPECT_TRUE(std::filesystem::exists(dir_.path() + "/outbox"));
   const auto metrics = testing::HttpGet(port, "/metrics").body;
   EXPECT_NE(metrics.find("phonebus_events_total{family=\"yealink\",kind=\"dnd_on\"} 1"),
             std::string::npos)
@@ -171,7 +167,7 @@ TEST_F(AdapterProcessTest, ConfigFileAndEnvironmentAreRead) {
 TEST_F(AdapterProcessTest, SigtermDrainsAndExitsCleanly) {
   const auto port = testing::FreePort();
   Spawn({"--listen=127.0.0.1:" + std::to_string(port), "--mqtt-broker=" + broker_.uri(),
-         "--outbox-dir=" + dir_ + "/outbox"},
+         "--outbox-dir=" + dir_.path() + "/outbox"},
         {std::string("PHONEBUS_URL_SECRET=") + kUrlSecret});
   ASSERT_TRUE(WaitHealthy(port));
   for (int i = 0; i < 50; ++i) {

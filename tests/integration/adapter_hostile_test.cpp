@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -14,6 +13,7 @@
 #include "http_get.h"
 #include "mosquitto.h"
 #include "subscriber.h"
+#include "temp_dir.h"
 
 namespace phonebus::adapter {
 namespace {
@@ -164,12 +164,7 @@ class Attacker {
 
 class HostileTest : public ::testing::TestWithParam<Attack> {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/phonebus-hostile-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
+  const testing::TempDir dir_{"hostile"};
   Mosquitto broker_;
 };
 
@@ -178,7 +173,7 @@ TEST_P(HostileTest, WellBehavedPhoneKeepsBeingAnswered) {
   s.listen = "127.0.0.1:0";
   s.site = "hostile";
   s.mqtt.brokers = {broker_.uri()};
-  s.outbox_dir = dir_ + "/outbox";
+  s.outbox_dir = dir_.path() + "/outbox";
   s.drain_timeout_s = 2;
   s.log_level = "error";
   s.url_secrets = {kSecret};

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -17,6 +16,7 @@
 #include "mosquitto.h"
 #include "ports.h"
 #include "subscriber.h"
+#include "temp_dir.h"
 
 namespace phonebus::adapter {
 namespace {
@@ -30,11 +30,6 @@ using testing::Subscriber;
 // Every Action URL carries it as its first path segment, as `phonebus config` prints them.
 constexpr const char* kUrlSecret = "integration-secret-0123456789";
 const std::string kAt = std::string("/") + kUrlSecret;
-
-std::string TempDir() {
-  char tmpl[] = "/tmp/phonebus-test-XXXXXX";
-  return mkdtemp(tmpl);
-}
 
 AdapterSettings TestSettings(const Mosquitto& broker, const std::string& dir) {
   AdapterSettings s;
@@ -94,15 +89,13 @@ void ExpectAllArrive(Subscriber& sub, const std::set<std::string>& acked) {
 
 class AdapterTest : public ::testing::Test {
  protected:
-  void SetUp() override { dir_ = TempDir(); }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
+  const testing::TempDir dir_{"adapter"};
   Mosquitto broker_;
 };
 
 TEST_F(AdapterTest, YealinkIncomingCallReachesSubscriberAsTypedEvent) {
   Subscriber sub(broker_.uri(), "phonebus/v1/hq/#");
-  Adapter adapter(TestSettings(broker_, dir_));
+  Adapter adapter(TestSettings(broker_, dir_.path()));
   adapter.Start();
   const auto port = adapter.endpoint().port();
 
@@ -156,7 +149,7 @@ TEST_F(AdapterTest, YealinkIncomingCallReachesSubscriberAsTypedEvent) {
 }
 
 TEST_F(AdapterTest, DndAndCallEndUpdateRetainedState) {
-  Adapter adapter(TestSettings(broker_, dir_));
+  Adapter adapter(TestSettings(broker_, dir_.path()));
   adapter.Start();
   const auto port = adapter.endpoint().port();
   const std::string mac = "mac=0015.65aa.bbcc";
@@ -184,15 +177,15 @@ bool WaitConnected(unsigned short port) {
 }
 
 TEST_F(AdapterTest, RestartedAdapterKeepsRetainedStateItDidNotSee) {
-  auto settings = TestSettings(broker_, dir_);
+  auto settings = TestSettings(broker_, dir_.path());
   {
     Adapter first(settings);
     first.Start();
     ASSERT_EQ(HttpGet(first.endpoint().port(), kAt + "/yealink/dnd_on?mac=001565aabbcc").status,
               200);
     ASSERT_TRUE(WaitConnected(first.endpoint().port()));
-  }                                              // shut down after publishing
-  settings.outbox_dir = dir_ + "/fresh-outbox";  // nothing to replay: memory is empty
+  }                                                     // shut down after publishing
+  settings.outbox_dir = dir_.path() + "/fresh-outbox";  // nothing to replay: memory is empty
   Adapter second(settings);
   second.Start();
   ASSERT_TRUE(WaitConnected(second.endpoint().port()));
@@ -215,7 +208,7 @@ TEST_F(AdapterTest, RestartedAdapterKeepsRetainedStateItDidNotSee) {
 }
 
 TEST_F(AdapterTest, JsonPayloadOnMqtt311) {
-  auto settings = TestSettings(broker_, dir_);
+  auto settings = TestSettings(broker_, dir_.path());
   settings.mqtt.version = "3.1.1";
   settings.mqtt.payload_format = "json";
   Subscriber sub(broker_.uri(), "phonebus/v1/hq/device/+/event/+", "3.1.1");
@@ -232,7 +225,7 @@ TEST_F(AdapterTest, JsonPayloadOnMqtt311) {
 }
 
 TEST_F(AdapterTest, BadInputGetsClearStatusAndReason) {
-  auto settings = TestSettings(broker_, dir_);
+  auto settings = TestSettings(broker_, dir_.path());
   settings.max_url_bytes = 512;
   settings.max_header_bytes = 1024;
   settings.request_timeout_ms = 300;
@@ -276,7 +269,7 @@ TEST_F(AdapterTest, BadInputGetsClearStatusAndReason) {
 }
 
 TEST_F(AdapterTest, ThousandsOfIdleConnectionsDoNotStopService) {
-  auto settings = TestSettings(broker_, dir_);
+  auto settings = TestSettings(broker_, dir_.path());
   settings.max_connections = 1500;
   settings.max_connections_per_source = 0;
   settings.idle_timeout_ms = 60000;  // longer than the test: room is made, not waited for
@@ -305,7 +298,7 @@ TEST_F(AdapterTest, ThousandsOfIdleConnectionsDoNotStopService) {
 TEST_F(AdapterTest, StatusTopicIsRetainedOnlineAndOfflineOnStop) {
   Subscriber sub(broker_.uri(), "phonebus/v1/hq/service/+/status");
   {
-    Adapter adapter(TestSettings(broker_, dir_));
+    Adapter adapter(TestSettings(broker_, dir_.path()));
     adapter.Start();
     ASSERT_TRUE(
         sub.WaitFor([](const auto& m) { return !m.empty() && m.back().payload == "online"; }, 10s));
@@ -321,7 +314,7 @@ TEST_F(AdapterTest, StatusTopicIsRetainedOnlineAndOfflineOnStop) {
 
 TEST_F(AdapterTest, FullOutboxAnswers503AndKeepsWhatItAccepted) {
   broker_.Stop();  // nothing drains
-  auto settings = TestSettings(broker_, dir_);
+  auto settings = TestSettings(broker_, dir_.path());
   settings.outbox_max_mb = 1;
   std::set<std::string> acked;
   int refused = 0;
@@ -395,7 +388,7 @@ class Load {
 
 TEST_F(AdapterTest, BrokerDownTenSecondsLosesNothingAcknowledged) {
   Subscriber sub(broker_.uri(), "phonebus/v1/hq/device/+/event/+");
-  Adapter adapter(TestSettings(broker_, dir_));
+  Adapter adapter(TestSettings(broker_, dir_.path()));
   adapter.Start();
   const auto port = adapter.endpoint().port();
   Load load([port] { return port; });
@@ -412,7 +405,7 @@ TEST_F(AdapterTest, BrokerDownTenSecondsLosesNothingAcknowledged) {
 // Under a backlog a device's states are latest-wins: only the newest is sent, every event is.
 TEST_F(AdapterTest, BacklogPublishesEveryEventAndOnlyTheNewestStateOfADevice) {
   Subscriber sub(broker_.uri(), "phonebus/v1/hq/device/+/#");
-  Adapter adapter(TestSettings(broker_, dir_));
+  Adapter adapter(TestSettings(broker_, dir_.path()));
   adapter.Start();
   const auto port = adapter.endpoint().port();
   ASSERT_TRUE(WaitConnected(port));
@@ -522,7 +515,7 @@ TEST_P(SigkillTest, SigkilledAdapterLosesNothingAcknowledged) {
   Subscriber sub(broker_.uri(), "phonebus/v1/hq/device/+/event/+");
   Subscriber status(broker_.uri(), "phonebus/v1/hq/service/adapter-killme/status");
   const auto port = testing::FreePort();
-  AdapterProcess adapter(broker_, dir_, port, GetParam());
+  AdapterProcess adapter(broker_, dir_.path(), port, GetParam());
   Load load([port] { return port; });
   for (int round = 0; round < 3; ++round) {
     std::this_thread::sleep_for(1500ms);
@@ -555,7 +548,7 @@ TEST_P(SigtermTest, SigtermUnderLoadLosesNothingAcknowledged) {
   const auto port = testing::FreePort();
   // fsync: a request waits for its group fsync with nothing pending on its
   // socket, the case where answers were once lost at shutdown.
-  AdapterProcess adapter(broker_, dir_, port, "fsync",
+  AdapterProcess adapter(broker_, dir_.path(), port, "fsync",
                          {"--shutdown-grace-ms=1500", "--drain-timeout=30"});
   std::vector<std::unique_ptr<Load>> loads;
   for (int i = 0; i < 4; ++i) loads.push_back(std::make_unique<Load>([port] { return port; }));

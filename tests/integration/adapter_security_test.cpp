@@ -16,6 +16,7 @@
 #include "ports.h"
 #include "process.h"
 #include "subscriber.h"
+#include "temp_dir.h"
 
 // After net.h (through adapter.h), which fixes Boost 1.74's include order.
 #include <boost/beast/ssl.hpp>
@@ -33,27 +34,18 @@ constexpr const char* kSecret = "s3cr3t-Url-Token_0123456789";
 const std::string kAt = std::string("/") + kSecret;
 const std::string kEvent = "/yealink/incoming_call?mac=001565aabbcc&call_id=9&remote=%2B4930123";
 
-std::string TempDir() {
-  char tmpl[] = "/tmp/phonebus-sec-XXXXXX";
-  return mkdtemp(tmpl);
-}
-
 class SecurityTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = TempDir();
     settings_.listen = "127.0.0.1:0";
     settings_.site = "sec";
     settings_.instance = "sec";
     settings_.mqtt.brokers = {broker_.uri()};
-    settings_.outbox_dir = dir_ + "/outbox";
+    settings_.outbox_dir = dir_.path() + "/outbox";
     settings_.drain_timeout_s = 2;
     settings_.url_secrets = {kSecret};
   }
-  void TearDown() override {
-    adapter_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { adapter_.reset(); }
   unsigned short Start() {
     adapter_ = std::make_unique<Adapter>(settings_);
     adapter_->Start();
@@ -61,7 +53,7 @@ class SecurityTest : public ::testing::Test {
   }
   std::string Metrics() { return HttpGet(adapter_->endpoint().port(), "/metrics").body; }
 
-  std::string dir_;
+  const testing::TempDir dir_{"sec"};
   Mosquitto broker_;
   AdapterSettings settings_;
   std::unique_ptr<Adapter> adapter_;
@@ -245,55 +237,55 @@ std::string ServedCn(unsigned short port, const std::string& ca_file) {
 }
 
 TEST_F(SecurityTest, HttpsServesEventsAndPicksUpARenewedCertificate) {
-  MakeCert(dir_, "first");
-  MakeCert(dir_, "second");
-  Install(dir_ + "/first.pem", dir_ + "/tls.pem");
-  Install(dir_ + "/first.key", dir_ + "/tls.key");
+  MakeCert(dir_.path(), "first");
+  MakeCert(dir_.path(), "second");
+  Install(dir_.path() + "/first.pem", dir_.path() + "/tls.pem");
+  Install(dir_.path() + "/first.key", dir_.path() + "/tls.key");
   settings_.tls_listen = "127.0.0.1:0";
-  settings_.tls_cert_file = dir_ + "/tls.pem";
-  settings_.tls_key_file = dir_ + "/tls.key";
+  settings_.tls_cert_file = dir_.path() + "/tls.pem";
+  settings_.tls_key_file = dir_.path() + "/tls.key";
   settings_.tls_reload_ms = 50;
   Subscriber sub(broker_.uri(), "phonebus/v1/sec/device/+/event/+");
   Start();
   const auto port = adapter_->tls_endpoint().port();
 
-  EXPECT_EQ(ServedCn(port, dir_ + "/first.pem"), "first");
+  EXPECT_EQ(ServedCn(port, dir_.path() + "/first.pem"), "first");
   ASSERT_TRUE(sub.WaitForCount(1, 10s));
   // Plain HTTP to the HTTPS port is no request.
   EXPECT_EQ(testing::HttpGet(port, kAt + kEvent, 2s).status, 0);
   // Secrets and allow-list hold on HTTPS as well.
   {
-    TlsClient client(port, dir_ + "/first.pem");
+    TlsClient client(port, dir_.path() + "/first.pem");
     EXPECT_EQ(client.Get(kEvent), 403);
   }
 
-  TlsClient open_before(port, dir_ + "/first.pem");
+  TlsClient open_before(port, dir_.path() + "/first.pem");
   ASSERT_EQ(open_before.Get("/healthz"), 200);
-  Install(dir_ + "/second.key", dir_ + "/tls.key");
-  Install(dir_ + "/second.pem", dir_ + "/tls.pem");
+  Install(dir_.path() + "/second.key", dir_.path() + "/tls.key");
+  Install(dir_.path() + "/second.pem", dir_.path() + "/tls.pem");
   std::string cn;
   for (int i = 0; i < 100 && cn != "second"; ++i) {
     std::this_thread::sleep_for(50ms);
-    cn = ServedCn(port, dir_ + "/second.pem");
+    cn = ServedCn(port, dir_.path() + "/second.pem");
   }
   EXPECT_EQ(cn, "second");
   // The connection opened before the renewal was not dropped.
   EXPECT_EQ(open_before.Get(kAt + kEvent), 200);
 
   // A broken renewal is refused and the last good pair kept.
-  std::ofstream(dir_ + "/broken.pem") << "-----BEGIN CERTIFICATE-----\nnope\n";
-  Install(dir_ + "/broken.pem", dir_ + "/tls.pem");
+  std::ofstream(dir_.path() + "/broken.pem") << "-----BEGIN CERTIFICATE-----\nnope\n";
+  Install(dir_.path() + "/broken.pem", dir_.path() + "/tls.pem");
   std::this_thread::sleep_for(300ms);
-  EXPECT_EQ(ServedCn(port, dir_ + "/second.pem"), "second");
+  EXPECT_EQ(ServedCn(port, dir_.path() + "/second.pem"), "second");
   // And a mismatched pair too (a new certificate whose key is not there yet).
-  Install(dir_ + "/first.pem", dir_ + "/tls.pem");
+  Install(dir_.path() + "/first.pem", dir_.path() + "/tls.pem");
   std::this_thread::sleep_for(300ms);
-  EXPECT_EQ(ServedCn(port, dir_ + "/second.pem"), "second");
+  EXPECT_EQ(ServedCn(port, dir_.path() + "/second.pem"), "second");
   // Once the key follows, the pair is good again.
-  Install(dir_ + "/first.key", dir_ + "/tls.key");
+  Install(dir_.path() + "/first.key", dir_.path() + "/tls.key");
   for (int i = 0; i < 100 && cn != "first"; ++i) {
     std::this_thread::sleep_for(50ms);
-    cn = ServedCn(port, dir_ + "/first.pem");
+    cn = ServedCn(port, dir_.path() + "/first.pem");
   }
   EXPECT_EQ(cn, "first");
 }
@@ -302,12 +294,13 @@ TEST_F(SecurityTest, HttpsServesEventsAndPicksUpARenewedCertificate) {
 
 TEST_F(SecurityTest, LogsOfARunNeverContainTheSecret) {
   const auto port = testing::FreePort();
-  std::ofstream(dir_ + "/url-secret") << kSecret << "\n";
+  std::ofstream(dir_.path() + "/url-secret") << kSecret << "\n";
   testing::Process adapter(
       PHONEBUS_ADAPTER_BIN,
       {"--listen=127.0.0.1:" + std::to_string(port), "--site=sec", "--mqtt-broker=" + broker_.uri(),
-       "--outbox-dir=" + dir_ + "/outbox", "--url-secret-file=" + dir_ + "/url-secret",
-       "--log-level=debug", "--refuse-after-failures=2"});
+       "--outbox-dir=" + dir_.path() + "/outbox",
+       "--url-secret-file=" + dir_.path() + "/url-secret", "--log-level=debug",
+       "--refuse-after-failures=2"});
   ASSERT_TRUE(adapter.WaitStderr("adapter listening", 10s)) << adapter.err();
   EXPECT_EQ(HttpGet(port, kAt + kEvent).status, 200);
   EXPECT_EQ(HttpGet(port, kAt + "/nowhere").status, 404);

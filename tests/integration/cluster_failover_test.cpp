@@ -10,7 +10,6 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -24,17 +23,13 @@
 #include "phonebus/v1/control.grpc.pb.h"
 #include "simulator.h"
 #include "subscriber.h"
+#include "temp_dir.h"
 
 namespace phonebus {
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-std::string TempDir() {
-  char tmpl[] = "/tmp/phonebus-cluster-XXXXXX";
-  return mkdtemp(tmpl);
-}
 
 constexpr char kUrlSecret[] = "cluster-url-secret-0123456789";
 
@@ -197,7 +192,7 @@ class Control {
 
 TEST(ClusterFailover, NothingAnsweredIsLostAndCommandersKeepDialing) {
   const auto started = Clock::now();
-  const std::string dir = TempDir();
+  const testing::TempDir dir("cluster");
   testing::NatsCluster cluster(3);
   // Nodes 0 and 1 are killed in turn; node 2 stays up and hosts the reader.
   testing::Subscriber sub(cluster.uri(2), "phonebus/v1/hq/device/+/event/+", "3.1.1");
@@ -212,16 +207,16 @@ TEST(ClusterFailover, NothingAnsweredIsLostAndCommandersKeepDialing) {
   ASSERT_TRUE(phone.ok()) << phone.status();
   // No device listed: the commanders learn the phone from the retained state
   // the adapters publish; the defaults say how to reach a Yealink.
-  std::ofstream(dir + "/inventory.json")
+  std::ofstream(dir.path() + "/inventory.json")
       << R"({"defaults": [{"vendor": "yealink", "port": )" << phone->port()
       << R"(, "username": "admin", "password": "secret-cluster"}]})";
 
-  adapter::Adapter adapter_a(AdapterAt(cluster, 0, "a", dir));
-  adapter::Adapter adapter_b(AdapterAt(cluster, 1, "b", dir));
+  adapter::Adapter adapter_a(AdapterAt(cluster, 0, "a", dir.path()));
+  adapter::Adapter adapter_b(AdapterAt(cluster, 1, "b", dir.path()));
   adapter_a.Start();
   adapter_b.Start();
-  command::Commander commander_a(CommanderAt(cluster, 0, "a", dir + "/inventory.json"));
-  command::Commander commander_b(CommanderAt(cluster, 1, "b", dir + "/inventory.json"));
+  command::Commander commander_a(CommanderAt(cluster, 0, "a", dir.path() + "/inventory.json"));
+  command::Commander commander_b(CommanderAt(cluster, 1, "b", dir.path() + "/inventory.json"));
   commander_a.Start();
   commander_b.Start();
   Control control_a(commander_a);
@@ -346,7 +341,6 @@ TEST(ClusterFailover, NothingAnsweredIsLostAndCommandersKeepDialing) {
   adapter_a.Shutdown();
   adapter_b.Shutdown();
   sim.Stop();
-  std::filesystem::remove_all(dir);
   std::cout << "[ cluster  ] took "
             << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()
             << " ms\n";

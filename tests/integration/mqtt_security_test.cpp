@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <filesystem>
 #include <fstream>
 #include <future>
 #include <thread>
@@ -25,6 +24,7 @@
 #include "pki.h"
 #include "simulator.h"
 #include "subscriber.h"
+#include "temp_dir.h"
 #include "topics.h"
 
 namespace phonebus {
@@ -69,12 +69,6 @@ class MqttSecurityTest : public ::testing::Test {
                                               {"admin", "admin-pw-0b3d"}},
                                     .acl = kAcl}) {}
 
-  void SetUp() override {
-    char tmpl[] = "/tmp/phonebus-mqtt-sec-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   settings::Mqtt Login(const std::string& user, const std::string& password,
                        const std::string& ca_file) const {
     settings::Mqtt mqtt;
@@ -98,7 +92,7 @@ class MqttSecurityTest : public ::testing::Test {
 
   testing::Pki pki_;
   Mosquitto broker_;
-  std::string dir_;
+  const testing::TempDir dir_{"mqtt-sec"};
 };
 
 TEST_F(MqttSecurityTest, AdapterPublishesOverTlsWithItsLogin) {
@@ -109,7 +103,7 @@ TEST_F(MqttSecurityTest, AdapterPublishesOverTlsWithItsLogin) {
   s.instance = "test";
   s.mqtt = Login("adapter", "adapter-pw-1c9e");
   s.url_secret = "mqtt-security-url-secret-01";
-  s.outbox_dir = dir_ + "/outbox";
+  s.outbox_dir = dir_.path() + "/outbox";
   s.drain_timeout_s = 2;
   s.log_level = "error";
   adapter::Finish(s);
@@ -130,7 +124,7 @@ TEST_F(MqttSecurityTest, CommanderLearnsAndPublishesResultsWithinItsAcl) {
   phonesim::Simulator sim;
   auto phone = sim.Add({.id = "001565aabb02", .family = phonesim::Family::kYealinkServlet});
   ASSERT_TRUE(phone.ok());
-  std::ofstream(dir_ + "/inventory.json")
+  std::ofstream(dir_.path() + "/inventory.json")
       << R"({"devices": [{"id": "001565aabb02", "vendor": "yealink", "address": "127.0.0.1:)"
       << phone->port() << "\"}]}";
   Subscriber admin(Login("admin", "admin-pw-0b3d"), "#");
@@ -154,7 +148,7 @@ TEST_F(MqttSecurityTest, CommanderLearnsAndPublishesResultsWithinItsAcl) {
   s.site = "hq";
   s.learn_sites = "hq";  // a filter wider than the ACL's would be refused
   s.instance = "test";
-  s.inventory = dir_ + "/inventory.json";
+  s.inventory = dir_.path() + "/inventory.json";
   s.mqtt = Login("commander", "commander-pw-77a0");
   s.log_level = "error";
   command::Finish(s);

@@ -8,13 +8,13 @@
 
 #include <algorithm>
 #include <cctype>
-#include <filesystem>
 #include <fstream>
 
 #include "adapter.h"
 #include "http_get.h"
 #include "mosquitto.h"
 #include "subscriber.h"
+#include "temp_dir.h"
 
 namespace phonebus {
 namespace {
@@ -63,12 +63,6 @@ constexpr char kCallTopic[] = "phonebus/v1/hq/device/001565aacc01/event/call_inc
 
 class OutboxRefusalsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/phonebus-refusals-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   static settings::Mqtt Login(const Mosquitto& broker, const std::string& user,
                               const std::string& password) {
     settings::Mqtt mqtt;
@@ -85,7 +79,7 @@ class OutboxRefusalsTest : public ::testing::Test {
     s.instance = "test";
     s.mqtt = std::move(mqtt);
     s.url_secret = kUrlSecret;
-    s.outbox_dir = dir_ + "/outbox";
+    s.outbox_dir = dir_.path() + "/outbox";
     s.drain_timeout_s = 2;
     s.log_level = "error";
     adapter::Finish(s);
@@ -103,13 +97,13 @@ class OutboxRefusalsTest : public ::testing::Test {
     return metrics;
   }
   std::vector<std::string> DeadLetters() const {
-    std::ifstream in(dir_ + "/outbox/dead-letters.jsonl");
+    std::ifstream in(dir_.path() + "/outbox/dead-letters.jsonl");
     std::vector<std::string> lines;
     for (std::string line; std::getline(in, line);) lines.push_back(line);
     return lines;
   }
 
-  std::string dir_;
+  const testing::TempDir dir_{"refusals"};
 };
 
 TEST_F(OutboxRefusalsTest, AnEventTheAclDeniesIsDeadLetteredAndTheRestKeepsFlowing) {

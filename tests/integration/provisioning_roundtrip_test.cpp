@@ -15,6 +15,7 @@
 #include "mosquitto.h"
 #include "phone_provisioning.h"
 #include "subscriber.h"
+#include "temp_dir.h"
 
 namespace phonebus::adapter {
 namespace {
@@ -92,30 +93,25 @@ std::vector<std::string> Targets(phonesim::Vendor vendor, const std::string& out
 class ProvisioningRoundTrip : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/phonebus-prov-XXXXXX";
-    dir_ = mkdtemp(tmpl);
     AdapterSettings s;
     s.listen = "127.0.0.1:0";
     s.site = "prov";
     s.mqtt.brokers = {broker_.uri()};
-    s.outbox_dir = dir_ + "/outbox";
+    s.outbox_dir = dir_.path() + "/outbox";
     s.log_level = "warn";
     s.url_secrets = {kUrlSecret};
-    std::ofstream(dir_ + "/url-secret") << kUrlSecret << "\n";
+    std::ofstream(dir_.path() + "/url-secret") << kUrlSecret << "\n";
     adapter_ = std::make_unique<Adapter>(s);
     adapter_->Start();
   }
-  void TearDown() override {
-    adapter_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { adapter_.reset(); }
 
   // Sends every template of `family`, checks each is accepted, and returns the
   // events the subscriber received.
   std::vector<v1::PhoneEvent> SendAll(const std::string& family, const std::string& extra = {}) {
     testing::Subscriber sub(broker_.uri(), "phonebus/v1/prov/device/+/event/+");
     const auto output = RunCli("config " + family + " --adapter-url http://127.0.0.1:8080" +
-                               " --url-secret-file " + dir_ + "/url-secret" + extra);
+                               " --url-secret-file " + dir_.path() + "/url-secret" + extra);
     EXPECT_NE(output.find("http://127.0.0.1:8080/" + std::string(kUrlSecret) + "/"),
               std::string::npos)
         << output;
@@ -142,7 +138,7 @@ class ProvisioningRoundTrip : public ::testing::Test {
     return events;
   }
 
-  std::string dir_;
+  const testing::TempDir dir_{"prov"};
   testing::Mosquitto broker_;
   std::unique_ptr<Adapter> adapter_;
 };

@@ -68,42 +68,44 @@ struct CallTiming {
   std::chrono::milliseconds ring_time{0};
 };
 
+// Every member has an initializer: tests name only the fields they care about
+// (designated initializers), and GCC warns about any other without one.
 struct PhoneConfig {
   // The MAC (any common spelling, stored as 12 lower-case hex digits) for desk phones; any
   // non-empty name for a softphone, which has no MAC.
-  std::string id;
+  std::string id{};
   Family family = Family::kYealinkServlet;
-  std::string model;     // empty: a typical model of the generation
-  std::string firmware;  // empty: a typical firmware of the generation
+  std::string model{};     // empty: a typical model of the generation
+  std::string firmware{};  // empty: a typical firmware of the generation
 
   std::string bind_address = "127.0.0.1";
-  unsigned short port = 0;  // 0: chosen by the OS
-  std::string reported_ip;  // the phone's $ip in Action URLs; empty: bind_address
+  unsigned short port = 0;    // 0: chosen by the OS
+  std::string reported_ip{};  // the phone's $ip in Action URLs; empty: bind_address
 
   AuthScheme auth = AuthScheme::kNone;
-  std::string username;
-  std::string password;
-  std::string realm;  // empty: the vendor's (see DefaultRealm)
+  std::string username{};
+  std::string password{};
+  std::string realm{};  // empty: the vendor's (see DefaultRealm)
   // Yealink features.action_uri_limit_ip: source addresses allowed to send commands. Empty or
   // containing "any": every source. Others get 403.
-  std::vector<std::string> allowed_ips;
-  Lockout lockout;
+  std::vector<std::string> allowed_ips{};
+  Lockout lockout{};
 
-  std::string account;       // the SIP account, "1001@pbx.example"
-  std::string display_name;  // the local party's display name
+  std::string account{};       // the SIP account, "1001@pbx.example"
+  std::string display_name{};  // the local party's display name
 
   // Base URL of the phonebus adapter, "http://127.0.0.1:8080". Empty: the phone fires nothing.
-  std::string adapter_url;
+  std::string adapter_url{};
   // The provisioning text the administrator loaded. Unset: exactly what the vendor dialect's
   // Provisioning(adapter_url) prints, i.e. what `phonebus config <vendor>` prints.
-  std::optional<std::string> provisioning;
+  std::optional<std::string> provisioning{};
   std::chrono::milliseconds action_url_timeout{5000};
 
   std::chrono::milliseconds response_delay{0};  // before every answer
   Failure failure = Failure::kNone;
   unsigned failure_status = 503;  // Failure::kStatus only
 
-  CallTiming timing;
+  CallTiming timing{};
 };
 
 std::string DefaultModel(Family family);

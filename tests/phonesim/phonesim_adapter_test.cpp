@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <filesystem>
 #include <map>
 
 #include "adapter.h"
@@ -12,6 +11,7 @@
 #include "mosquitto.h"
 #include "simulator.h"
 #include "subscriber.h"
+#include "temp_dir.h"
 
 namespace phonebus::phonesim {
 namespace {
@@ -23,29 +23,23 @@ constexpr const char* kUrlSecret = "phonesim-url-secret-42";
 class PhonesimToAdapter : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/phonesim-adapter-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     adapter::AdapterSettings s;
     s.listen = "127.0.0.1:0";
     s.site = "sim";
     s.mqtt.brokers = {broker_.uri()};
-    s.outbox_dir = dir_ + "/outbox";
+    s.outbox_dir = dir_.path() + "/outbox";
     s.log_level = "warn";
     s.url_secrets = {kUrlSecret};
     adapter_ = std::make_unique<adapter::Adapter>(s);
     adapter_->Start();
   }
-  void TearDown() override {
-    adapter_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { adapter_.reset(); }
   // With the URL secret, as `phonebus config` puts it into every Action URL.
   std::string adapter_url() const {
     return "http://127.0.0.1:" + std::to_string(adapter_->endpoint().port()) + "/" + kUrlSecret;
   }
 
-  std::string dir_;
+  const testing::TempDir dir_{"phonesim-adapter"};
   testing::Mosquitto broker_;
   std::unique_ptr<adapter::Adapter> adapter_;
 };

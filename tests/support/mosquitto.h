@@ -13,19 +13,21 @@ namespace phonebus::testing {
 class Mosquitto {
  public:
   // How the broker checks its clients; the default is anonymous plain TCP.
+  // Every member has an initializer: tests name only what they set
+  // (designated initializers), and GCC warns about any other without one.
   struct Security {
     // TLS listener (PEM files, e.g. from testing::Pki); uri() is then ssl://.
-    std::string ca_file;
-    std::string cert_file;
-    std::string key_file;
+    std::string ca_file{};
+    std::string cert_file{};
+    std::string key_file{};
     bool require_certificate = false;  // clients must present one signed by ca_file
     // Non-empty: no anonymous clients; these logins go to a password_file
     // (made with mosquitto_passwd).
-    std::vector<std::pair<std::string, std::string>> users;
+    std::vector<std::pair<std::string, std::string>> users{};
     // Content of the acl_file (mosquitto's "user NAME" / "topic read|write|readwrite T").
-    std::string acl;
+    std::string acl{};
     // Appended to mosquitto.conf as is (e.g. "max_packet_size 2048\n").
-    std::string extra_config;
+    std::string extra_config{};
   };
 
   // Starts the broker and waits until it accepts connections.

@@ -8,7 +8,10 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
+#include <thread>
 
 extern char** environ;
 
@@ -21,6 +24,24 @@ Process::Process(const std::string& binary, const std::vector<std::string>& args
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe failed");
   }
+  Spawn(binary, args, env, out[1], err[1]);
+  close(out[1]);
+  close(err[1]);
+  out_fd_ = out[0];
+  err_fd_ = err[0];
+}
+
+Process::Process(const LogFile& log, const std::string& binary,
+                 const std::vector<std::string>& args, const std::vector<std::string>& env)
+    : log_path_(log.path) {
+  const int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error("cannot open " + log_path_);
+  Spawn(binary, args, env, fd, fd);
+  close(fd);
+}
+
+void Process::Spawn(const std::string& binary, const std::vector<std::string>& args,
+                    const std::vector<std::string>& env, int out, int err) {
   std::vector<std::string> argv_s{binary};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<std::string> env_s;
@@ -39,15 +60,11 @@ Process::Process(const std::string& binary, const std::vector<std::string>& args
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test
-    dup2(out[1], STDOUT_FILENO);
-    dup2(err[1], STDERR_FILENO);
+    dup2(out, STDOUT_FILENO);
+    dup2(err, STDERR_FILENO);
     execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
-  close(out[1]);
-  close(err[1]);
-  out_fd_ = out[0];
-  err_fd_ = err[0];
 }
 
 Process::~Process() {
@@ -61,7 +78,10 @@ Process::~Process() {
 
 void Process::Pump(std::chrono::milliseconds timeout) {
   pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
-  if (out_fd_ < 0 && err_fd_ < 0) return;
+  if (out_fd_ < 0 && err_fd_ < 0) {
+    std::this_thread::sleep_for(timeout);  // nothing to read (a LogFile): callers poll
+    return;
+  }
   if (poll(fds, 2, static_cast<int>(timeout.count())) <= 0) return;
   auto drain = [](pollfd& p, int& fd, std::string& into) {
     if (fd < 0 || (p.revents & (POLLIN | POLLHUP | POLLERR)) == 0) return;
@@ -104,15 +124,12 @@ int Process::Wait(std::chrono::milliseconds timeout) {
     Pump(std::chrono::milliseconds(20));
     int status = 0;
     if (out_fd_ < 0 && err_fd_ < 0 && waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      Ended(status);
       break;
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-      exit_code_ = -1;
+      Kill();
+      exit_code_ = -1;  // even if it exited meanwhile: something kept its output open
     }
   }
   return exit_code_;
@@ -120,6 +137,63 @@ int Process::Wait(std::chrono::milliseconds timeout) {
 
 void Process::Signal(int sig) {
   if (pid_ > 0) kill(pid_, sig);
+}
+
+bool Process::Running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) != pid_) return true;
+  Ended(status);
+  return false;
+}
+
+std::string Process::Stop(std::chrono::milliseconds timeout) {
+  if (!Running()) return "had already ended: " + ended_;
+  kill(pid_, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (Running()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      Kill();
+      return "did not stop within " + std::to_string(timeout.count()) + " ms of SIGTERM";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return ended_ == "exit 0" ? "" : ended_;
+}
+
+void Process::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  Ended(status);
+}
+
+void Process::Ended(int status) {
+  pid_ = -1;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (WIFEXITED(status)) {
+    ended_ = "exit " + std::to_string(WEXITSTATUS(status));
+  } else if (WIFSIGNALED(status)) {
+    ended_ = std::string("signal ") + strsignal(WTERMSIG(status));
+  } else {
+    ended_ = "status " + std::to_string(status);
+  }
+}
+
+std::string Process::Log() const {
+  if (log_path_.empty()) return "";
+  std::ifstream in(log_path_);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+bool Process::WaitLog(const std::string& text, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (Log().find(text) == std::string::npos) {
+    if (std::chrono::steady_clock::now() > deadline || !Running()) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
 }
 
 ProcessResult RunProcess(const std::string& binary, const std::vector<std::string>& args,

@@ -13,7 +13,6 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <regex>
@@ -27,6 +26,7 @@
 #include "phonebus/v1/control.pb.h"
 #include "ports.h"
 #include "simulator.h"
+#include "temp_dir.h"
 #include "topics.h"
 
 namespace phonebus::testing {
@@ -69,7 +69,7 @@ std::string LearnedId(int i) {
 struct World {
   Mosquitto broker;
   phonesim::Simulator sim;
-  std::string dir;
+  const testing::TempDir dir{"cli-commander"};
   PhoneHandle yealink, snom, soft, wrong, fenced, hung;
   unsigned short gone_port = 0;
   size_t inventory_size = 0;
@@ -88,8 +88,6 @@ class CliCommanderTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     auto w = std::make_unique<World>();
-    char tmpl[] = "/tmp/phonebus-cli-commander-XXXXXX";
-    w->dir = mkdtemp(tmpl);
     w->yealink = w->Add({.id = "001565aabbcc",
                          .family = Family::kYealinkServlet,
                          .auth = AuthScheme::kDigest,
@@ -125,7 +123,7 @@ class CliCommanderTest : public ::testing::Test {
              p.config().model + "\", \"firmware\": \"" + p.config().firmware +
              "\", \"address\": \"127.0.0.1:" + std::to_string(p.port()) + "\"" + extra + "}";
     };
-    std::ofstream(w->dir + "/inventory.json")
+    std::ofstream(w->dir.path() + "/inventory.json")
         << "{\"devices\": [\n"
         << entry(w->yealink, "yealink",
                  R"(, "username": "admin", "password": "secret-a", "account": "1001@pbx.example")")
@@ -148,7 +146,7 @@ class CliCommanderTest : public ::testing::Test {
     s.insecure_no_auth = true;
     s.metrics_listen = "127.0.0.1:0";
     s.instance = "cli-test";
-    s.inventory = w->dir + "/inventory.json";
+    s.inventory = w->dir.path() + "/inventory.json";
     s.phone_timeout_ms = kPhoneTimeoutMs;
     s.mqtt.brokers = {w->broker.uri()};
     s.log_level = "error";
@@ -164,7 +162,6 @@ class CliCommanderTest : public ::testing::Test {
     if (world_ == nullptr) return;
     world_->commander.reset();
     world_->sim.Stop();
-    std::filesystem::remove_all(world_->dir);
     delete world_;
     world_ = nullptr;
   }

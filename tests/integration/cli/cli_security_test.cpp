@@ -5,7 +5,6 @@
 // that says what is missing, never the token.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <fstream>
 
 #include "cli_runner.h"
@@ -13,6 +12,7 @@
 #include "mosquitto.h"
 #include "pki.h"
 #include "simulator.h"
+#include "temp_dir.h"
 
 namespace phonebus::cli {
 namespace {
@@ -24,20 +24,19 @@ constexpr char kToken[] = "cli-token-hq-3f0a9d";
 class CliSecurityTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/phonebus-cli-sec-XXXXXX";
-    dir_ = mkdtemp(tmpl);
     auto phone = sim_.Add({.id = "001565cc0001", .family = phonesim::Family::kYealinkServlet});
     ASSERT_TRUE(phone.ok());
     phone_ = *phone;
-    std::ofstream(dir_ + "/inventory.json")
+    std::ofstream(dir_.path() + "/inventory.json")
         << R"({"devices": [{"id": "001565cc0001", "vendor": "yealink", "site": "hq", )"
         << R"("address": "127.0.0.1:)" << phone_.port() << "\"}]}";
     // A token file as people write them (with a newline); the tokens file
     // holds its SHA-256, made with the openssl CLI as an administrator would.
-    std::ofstream(dir_ + "/token") << kToken << "\n";
-    std::ofstream(dir_ + "/token.raw") << kToken;
-    const std::string hash = "openssl dgst -sha256 -r " + dir_ + "/token.raw | cut -c1-64";
-    ASSERT_EQ(std::system(("echo \"crm hq $(" + hash + ")\" > " + dir_ + "/tokens").c_str()), 0);
+    std::ofstream(dir_.path() + "/token") << kToken << "\n";
+    std::ofstream(dir_.path() + "/token.raw") << kToken;
+    const std::string hash = "openssl dgst -sha256 -r " + dir_.path() + "/token.raw | cut -c1-64";
+    ASSERT_EQ(std::system(("echo \"crm hq $(" + hash + ")\" > " + dir_.path() + "/tokens").c_str()),
+              0);
     client_cert_ = pki_.Client("crm");
 
     command::CommanderSettings s;
@@ -45,8 +44,8 @@ class CliSecurityTest : public ::testing::Test {
     s.metrics_listen = "127.0.0.1:0";
     s.site = "hq";
     s.instance = "cli-sec";
-    s.inventory = dir_ + "/inventory.json";
-    s.tokens_file = dir_ + "/tokens";
+    s.inventory = dir_.path() + "/inventory.json";
+    s.tokens_file = dir_.path() + "/tokens";
     s.tls_cert_file = pki_.server_cert();
     s.tls_key_file = pki_.server_key();
     s.tls_client_ca_file = pki_.ca_file();
@@ -60,7 +59,6 @@ class CliSecurityTest : public ::testing::Test {
   void TearDown() override {
     commander_.reset();
     sim_.Stop();
-    std::filesystem::remove_all(dir_);
   }
 
   // `phonebus ARGS` with the commander's address and, unless `tls` is false,
@@ -82,7 +80,7 @@ class CliSecurityTest : public ::testing::Test {
     return n;
   }
 
-  std::string dir_;
+  const testing::TempDir dir_{"cli-sec"};
   testing::Pki pki_;
   testing::Mosquitto broker_;
   phonesim::Simulator sim_;
@@ -92,11 +90,13 @@ class CliSecurityTest : public ::testing::Test {
 };
 
 TEST_F(CliSecurityTest, TokenFromAFileOrTheEnvironmentOverMutualTls) {
-  const auto by_file = Cli({"dial", "001565cc0001", "2323", "--token-file", dir_ + "/token"});
+  const auto by_file =
+      Cli({"dial", "001565cc0001", "2323", "--token-file", dir_.path() + "/token"});
   EXPECT_EQ(by_file.exit_code, 0) << by_file.err;
   const auto by_env = Cli({"hangup", "001565cc0001"}, {std::string("PHONEBUS_TOKEN=") + kToken});
   EXPECT_EQ(by_env.exit_code, 0) << by_env.err;
-  const auto by_env_file = Cli({"devices", "--json"}, {"PHONEBUS_TOKEN_FILE=" + dir_ + "/token"});
+  const auto by_env_file =
+      Cli({"devices", "--json"}, {"PHONEBUS_TOKEN_FILE=" + dir_.path() + "/token"});
   EXPECT_EQ(by_env_file.exit_code, 0) << by_env_file.err;
   EXPECT_NE(by_env_file.out.find("001565cc0001"), std::string::npos) << by_env_file.out;
   EXPECT_EQ(Dials(), 2u);
@@ -119,13 +119,13 @@ TEST_F(CliSecurityTest, MissingOrWrongTokenExits4SayingWhatToSend) {
 }
 
 TEST_F(CliSecurityTest, AnotherSitesPhoneExits4PermissionDenied) {
-  const auto r =
-      Cli({"dial", "001565cc0001", "2323", "--site", "branch", "--token-file", dir_ + "/token"});
+  const auto r = Cli(
+      {"dial", "001565cc0001", "2323", "--site", "branch", "--token-file", dir_.path() + "/token"});
   EXPECT_EQ(r.exit_code, 4) << r.err;
   EXPECT_EQ(r.err,
             "phonebus dial: PERMISSION_DENIED: client 'crm' may not act on site 'branch' (its "
             "sites: hq)\n");
-  const auto list = Cli({"devices", "--site", "branch", "--token-file", dir_ + "/token"});
+  const auto list = Cli({"devices", "--site", "branch", "--token-file", dir_.path() + "/token"});
   EXPECT_EQ(list.exit_code, 4) << list.err;
   EXPECT_EQ(Dials(), 0u);
 }

@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <filesystem>
 #include <regex>
 #include <sstream>
 
@@ -18,6 +17,7 @@
 #include "phonebus/v1/control.pb.h"
 #include "ports.h"
 #include "subscriber.h"
+#include "temp_dir.h"
 #include "topics.h"
 
 namespace phonebus::testing {
@@ -34,14 +34,7 @@ std::vector<std::string> SplitLines(const std::string& s) {
 
 class WatchTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/phonebus-cli-watch-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
-  void TearDown() override {
-    adapter_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { adapter_.reset(); }
 
   static constexpr const char* kUrlSecret = "watch-test-secret-0123456789";
 
@@ -55,7 +48,7 @@ class WatchTest : public ::testing::Test {
     s.mqtt.brokers = {broker_.uri()};
     s.mqtt.version = version;
     s.mqtt.payload_format = format;
-    s.outbox_dir = dir_ + "/outbox";
+    s.outbox_dir = dir_.path() + "/outbox";
     s.drain_timeout_s = 2;
     s.log_level = "warn";
     s.url_secrets = {kUrlSecret};
@@ -118,7 +111,7 @@ class WatchTest : public ::testing::Test {
     client.Close();
   }
 
-  std::string dir_;
+  const testing::TempDir dir_{"cli-watch"};
   Mosquitto broker_;
   std::unique_ptr<adapter::Adapter> adapter_;
   std::vector<std::string> acked_;  // "event_id" of each event the adapter took

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -17,6 +16,7 @@
 #include "process.h"
 #include "simulator.h"
 #include "subscriber.h"
+#include "temp_dir.h"
 
 namespace phonebus::command {
 namespace {
@@ -24,11 +24,6 @@ namespace {
 using namespace std::chrono_literals;
 using testing::Process;
 using testing::RunProcess;
-
-std::string TempDir() {
-  char tmpl[] = "/tmp/phonebus-commander-proc-XXXXXX";
-  return mkdtemp(tmpl);
-}
 
 TEST(CommanderProcess, HelpListsEverySetting) {
   const auto r = RunProcess(PHONEBUS_COMMANDER_BIN, {"--help"});
@@ -60,11 +55,11 @@ TEST(CommanderProcess, HelpListsEverySetting) {
 }
 
 TEST(CommanderProcess, BadSettingsStopStartUpNamingThem) {
-  const std::string dir = TempDir();
-  std::ofstream(dir + "/bad.json")
+  const testing::TempDir dir("commander-proc");
+  std::ofstream(dir.path() + "/bad.json")
       << R"({"devices": [{"id": "a", "vendor": "snom"}, {"id": "b", "vendor": "acme"}]})";
-  std::ofstream(dir + "/typo.json") << R"({"devices": [{"id": "a", "vendr": "snom"}]})";
-  std::ofstream(dir + "/forms.json")
+  std::ofstream(dir.path() + "/typo.json") << R"({"devices": [{"id": "a", "vendr": "snom"}]})";
+  std::ofstream(dir.path() + "/forms.json")
       << R"({"rules": [{"vendor": "x", "model": "(", "form": "snom"}]})";
   const std::string free = "127.0.0.1:" + std::to_string(testing::FreePort());
   struct Case {
@@ -72,10 +67,10 @@ TEST(CommanderProcess, BadSettingsStopStartUpNamingThem) {
     std::string want;
   };
   const std::vector<Case> cases = {
-      {{"--inventory", dir + "/bad.json"}, "devices[1].vendor"},
-      {{"--inventory", dir + "/typo.json"}, "devices[0].vendr: unknown field"},
-      {{"--inventory", dir + "/missing.json"}, "missing.json: cannot read"},
-      {{"--command-forms", dir + "/forms.json"}, "rules[0].model"},
+      {{"--inventory", dir.path() + "/bad.json"}, "devices[1].vendor"},
+      {{"--inventory", dir.path() + "/typo.json"}, "devices[0].vendr: unknown field"},
+      {{"--inventory", dir.path() + "/missing.json"}, "missing.json: cannot read"},
+      {{"--command-forms", dir.path() + "/forms.json"}, "rules[0].model"},
       {{"--listen", "nowhere"}, "--listen"},
       {{"--phone-timeout-ms", "0"}, "--phone-timeout-ms"},
       {{"--site", "a/b"}, "--site"},
@@ -94,13 +89,12 @@ TEST(CommanderProcess, BadSettingsStopStartUpNamingThem) {
     EXPECT_NE(r.exit_code, 0) << c.want;
     EXPECT_NE((r.out + r.err).find(c.want), std::string::npos) << c.want << "\n" << r.err;
   }
-  std::filesystem::remove_all(dir);
 }
 
 // Known secrets in, every kind of failure provoked, and none of them in the
 // output: not in logs, not in errors.
 TEST(CommanderProcess, NeverLogsPasswords) {
-  const std::string dir = TempDir();
+  const testing::TempDir dir("commander-proc");
   testing::Mosquitto broker;
   phonesim::Simulator sim;
   auto wrong = sim.Add({.id = "001565000401",
@@ -115,7 +109,7 @@ TEST(CommanderProcess, NeverLogsPasswords) {
                         .username = "admin",
                         .password = "Phone-Pass-7f3a"});
   ASSERT_TRUE(basic.ok());
-  std::ofstream(dir + "/inventory.json")
+  std::ofstream(dir.path() + "/inventory.json")
       << R"({"devices": [{"id": "001565000401", "vendor": "yealink", "address": "127.0.0.1:)"
       << wrong->port() << R"(", "username": "admin", "password": "Inventory-Secret-91c2"},
       {"id": "000413000401", "vendor": "snom", "address": "127.0.0.1:)"
@@ -123,7 +117,7 @@ TEST(CommanderProcess, NeverLogsPasswords) {
   const auto grpc_port = testing::FreePort();
   Process commander(PHONEBUS_COMMANDER_BIN,
                     {"--listen", "127.0.0.1:" + std::to_string(grpc_port), "--metrics-listen",
-                     "127.0.0.1:0", "--inventory", dir + "/inventory.json", "--mqtt-broker",
+                     "127.0.0.1:0", "--inventory", dir.path() + "/inventory.json", "--mqtt-broker",
                      broker.uri(), "--log-level", "debug", "--insecure-no-auth"},
                     {"SNOM_PW=Env-Secret-55d0"});
   ASSERT_TRUE(commander.WaitStderr("commander listening", 10s)) << commander.err();
@@ -152,15 +146,14 @@ TEST(CommanderProcess, NeverLogsPasswords) {
     EXPECT_EQ(commander.out().find(secret), std::string::npos) << secret;
   }
   sim.Stop();
-  std::filesystem::remove_all(dir);
 }
 
 // Security settings that contradict each other, or leave the API open to the
 // network, stop start-up naming the setting.
 TEST(CommanderProcess, InsecureCombinationsStopStartUp) {
-  const std::string dir = TempDir();
-  std::ofstream(dir + "/tokens") << "crm hq " << std::string(64, 'a') << "\n";
-  std::ofstream(dir + "/plain-tokens") << "crm hq my-plain-token-0d9e\n";
+  const testing::TempDir dir("commander-proc");
+  std::ofstream(dir.path() + "/tokens") << "crm hq " << std::string(64, 'a') << "\n";
+  std::ofstream(dir.path() + "/plain-tokens") << "crm hq my-plain-token-0d9e\n";
   const std::string broker = "tcp://127.0.0.1:" + std::to_string(testing::FreePort());
   struct Case {
     std::vector<std::string> args;
@@ -169,16 +162,16 @@ TEST(CommanderProcess, InsecureCombinationsStopStartUp) {
   const std::vector<Case> cases = {
       {{"--listen", "127.0.0.1:0"}, "--tokens-file: required"},
       {{"--listen", "0.0.0.0:0", "--insecure-no-auth"}, "--insecure-no-auth: only with a loopback"},
-      {{"--listen", "127.0.0.1:0", "--insecure-no-auth", "--tokens-file", dir + "/tokens"},
+      {{"--listen", "127.0.0.1:0", "--insecure-no-auth", "--tokens-file", dir.path() + "/tokens"},
        "contradicts --tokens-file"},
-      {{"--listen", "0.0.0.0:0", "--tokens-file", dir + "/tokens"},
+      {{"--listen", "0.0.0.0:0", "--tokens-file", dir.path() + "/tokens"},
        "is reachable from other machines"},
-      {{"--listen", "127.0.0.1:0", "--tokens-file", dir + "/tokens", "--tls-cert-file",
-        dir + "/tokens"},
+      {{"--listen", "127.0.0.1:0", "--tokens-file", dir.path() + "/tokens", "--tls-cert-file",
+        dir.path() + "/tokens"},
        "--tls-cert-file and --tls-key-file go together"},
-      {{"--listen", "127.0.0.1:0", "--tokens-file", dir + "/plain-tokens"},
+      {{"--listen", "127.0.0.1:0", "--tokens-file", dir.path() + "/plain-tokens"},
        "line 1: SHA256 must be the token's SHA-256"},
-      {{"--listen", "127.0.0.1:0", "--tokens-file", dir + "/none"}, "none: cannot read"},
+      {{"--listen", "127.0.0.1:0", "--tokens-file", dir.path() + "/none"}, "none: cannot read"},
   };
   for (const auto& c : cases) {
     auto args = c.args;
@@ -188,7 +181,6 @@ TEST(CommanderProcess, InsecureCombinationsStopStartUp) {
     EXPECT_NE((r.out + r.err).find(c.want), std::string::npos) << c.want << "\n" << r.err;
     EXPECT_EQ((r.out + r.err).find("my-plain-token-0d9e"), std::string::npos) << r.err;
   }
-  std::filesystem::remove_all(dir);
 }
 
 // Known secrets in (API token, MQTT passwords, phone passwords, the TLS
@@ -196,7 +188,7 @@ TEST(CommanderProcess, InsecureCombinationsStopStartUp) {
 // searched: the commander's and the CLI's stdout and stderr, every MQTT
 // message on '#', the /metrics body, gRPC error messages and --help.
 TEST(CommanderProcess, NoSecretInAnyOutput) {
-  const std::string dir = TempDir();
+  const testing::TempDir dir("commander-proc");
   testing::Pki pki;
   const std::string token = "Api-Token-Secret-a5c2";
   const std::string mqtt_password = "Mqtt-Secret-3e8f";
@@ -230,19 +222,19 @@ TEST(CommanderProcess, NoSecretInAnyOutput) {
                        .username = "admin",
                        .password = "Good-Phone-Secret-2c4d"});
   ASSERT_TRUE(wrong.ok() && basic.ok() && good.ok());
-  std::ofstream(dir + "/inventory.json")
+  std::ofstream(dir.path() + "/inventory.json")
       << R"({"devices": [{"id": "001565000501", "vendor": "yealink", "address": "127.0.0.1:)"
       << wrong->port() << R"(", "username": "admin", "password": "Inventory-Secret-91c2"},
       {"id": "000413000501", "vendor": "snom", "address": "127.0.0.1:)"
       << basic->port() << R"(", "username": "admin", "password_env": "SNOM_PW"},
       {"id": "001565000502", "vendor": "yealink", "address": "127.0.0.1:)"
       << good->port() << R"(", "username": "admin", "password": "Good-Phone-Secret-2c4d"}]})";
-  std::ofstream(dir + "/token") << token << "\n";
-  std::ofstream(dir + "/token.raw") << token;
-  std::ofstream(dir + "/mqtt-password") << mqtt_password << "\n";
-  std::ofstream(dir + "/wrong-mqtt-password") << "Wrong-Mqtt-Secret-90aa\n";
-  ASSERT_EQ(std::system(("echo \"crm default $(openssl dgst -sha256 -r " + dir +
-                         "/token.raw | cut -c1-64)\" > " + dir + "/tokens")
+  std::ofstream(dir.path() + "/token") << token << "\n";
+  std::ofstream(dir.path() + "/token.raw") << token;
+  std::ofstream(dir.path() + "/mqtt-password") << mqtt_password << "\n";
+  std::ofstream(dir.path() + "/wrong-mqtt-password") << "Wrong-Mqtt-Secret-90aa\n";
+  ASSERT_EQ(std::system(("echo \"crm default $(openssl dgst -sha256 -r " + dir.path() +
+                         "/token.raw | cut -c1-64)\" > " + dir.path() + "/tokens")
                             .c_str()),
             0);
   // A line from the middle of the server's private key.
@@ -272,9 +264,9 @@ TEST(CommanderProcess, NoSecretInAnyOutput) {
                      "--metrics-listen",
                      "127.0.0.1:" + std::to_string(metrics_port),
                      "--inventory",
-                     dir + "/inventory.json",
+                     dir.path() + "/inventory.json",
                      "--tokens-file",
-                     dir + "/tokens",
+                     dir.path() + "/tokens",
                      "--tls-cert-file",
                      pki.server_cert(),
                      "--tls-key-file",
@@ -286,7 +278,7 @@ TEST(CommanderProcess, NoSecretInAnyOutput) {
                      "--mqtt-username",
                      "commander",
                      "--mqtt-password-file",
-                     dir + "/mqtt-password",
+                     dir.path() + "/mqtt-password",
                      "--log-level",
                      "debug",
                      "--instance",
@@ -308,15 +300,15 @@ TEST(CommanderProcess, NoSecretInAnyOutput) {
   const std::vector<std::string> tls = {"--commander", grpc,        "--ca-file",
                                         pki.ca_file(), "--timeout", "10"};
   const std::vector<std::vector<std::string>> commands = {
-      {"dial", "001565000501", "2323", "--token-file", dir + "/token"},  // phone refuses
-      {"dial", "000413000501", "2323", "--token-file", dir + "/token"},  // phone refuses
-      {"dial", "001565000502", "2323", "--token-file", dir + "/token"},  // works
-      {"dial", "001565000502", "2323", "--site", "other", "--token-file", dir + "/token"},
-      {"dial", "001565000599", "2323", "--token-file", dir + "/token"},   // unknown
-      {"dial", "001565000502", "23;23", "--token-file", dir + "/token"},  // invalid
-      {"hangup", "001565000502"},                                         // no token
-      {"devices", "--json", "--token-file", dir + "/token"},
-      {"devices", "--json", "--token-file", dir + "/mqtt-password"},  // a wrong token
+      {"dial", "001565000501", "2323", "--token-file", dir.path() + "/token"},  // phone refuses
+      {"dial", "000413000501", "2323", "--token-file", dir.path() + "/token"},  // phone refuses
+      {"dial", "001565000502", "2323", "--token-file", dir.path() + "/token"},  // works
+      {"dial", "001565000502", "2323", "--site", "other", "--token-file", dir.path() + "/token"},
+      {"dial", "001565000599", "2323", "--token-file", dir.path() + "/token"},   // unknown
+      {"dial", "001565000502", "23;23", "--token-file", dir.path() + "/token"},  // invalid
+      {"hangup", "001565000502"},                                                // no token
+      {"devices", "--json", "--token-file", dir.path() + "/token"},
+      {"devices", "--json", "--token-file", dir.path() + "/mqtt-password"},  // a wrong token
   };
   int failures = 0;
   for (auto args : commands) {
@@ -330,7 +322,7 @@ TEST(CommanderProcess, NoSecretInAnyOutput) {
   const auto watch = RunProcess(
       PHONEBUS_CLI_BIN,
       {"watch", "--mqtt-broker", broker.uri(), "--mqtt-ca-file", pki.ca_file(), "--mqtt-username",
-       "commander", "--mqtt-password-file", dir + "/wrong-mqtt-password", "--timeout", "2"});
+       "commander", "--mqtt-password-file", dir.path() + "/wrong-mqtt-password", "--timeout", "2"});
   EXPECT_NE(watch.exit_code, 0);
   EXPECT_NE(watch.err.find("wrong user name or password"), std::string::npos) << watch.err;
   seen += watch.out + watch.err;
@@ -397,7 +389,6 @@ TEST(CommanderProcess, NoSecretInAnyOutput) {
     EXPECT_EQ(seen.find(secret), std::string::npos) << "leaked: " << secret;
   }
   sim.Stop();
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -9,7 +9,6 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <fstream>
 #include <future>
 
@@ -18,6 +17,7 @@
 #include "phonebus/v1/control.grpc.pb.h"
 #include "pki.h"
 #include "simulator.h"
+#include "temp_dir.h"
 
 namespace phonebus::command {
 namespace {
@@ -33,8 +33,6 @@ constexpr char kOpsToken[] = "ops-token-e27d94";
 class CommanderSecurityTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/phonebus-commander-sec-XXXXXX";
-    dir_ = mkdtemp(tmpl);
     hq_ = Add({.id = "001565aa0001",
                .family = Family::kYealinkServlet,
                .auth = AuthScheme::kDigest,
@@ -51,23 +49,22 @@ class CommanderSecurityTest : public ::testing::Test {
              R"(", "address": "127.0.0.1:)" + std::to_string(p.port()) +
              R"(", "username": "admin", "password": ")" + password + "\"}";
     };
-    std::ofstream(dir_ + "/inventory.json")
+    std::ofstream(dir_.path() + "/inventory.json")
         << "{\"devices\": [" << entry(hq_, "hq", "secret-hq") << ",\n"
         << entry(branch_, "branch", "secret-branch") << "]}\n";
-    std::ofstream(dir_ + "/tokens") << "# test clients\n"
-                                    << "crm-hq  hq  " << Sha256Hex(kHqToken) << "\n"
-                                    << "ops     *   " << Sha256Hex(kOpsToken) << "\n";
+    std::ofstream(dir_.path() + "/tokens") << "# test clients\n"
+                                           << "crm-hq  hq  " << Sha256Hex(kHqToken) << "\n"
+                                           << "ops     *   " << Sha256Hex(kOpsToken) << "\n";
   }
 
   void TearDown() override {
     commander_.reset();
     sim_.Stop();
-    std::filesystem::remove_all(dir_);
   }
 
   // SHA-256 by the openssl CLI, as an administrator would make the file.
   std::string Sha256Hex(const std::string& token) {
-    const std::string in = dir_ + "/token.in", out = dir_ + "/token.out";
+    const std::string in = dir_.path() + "/token.in", out = dir_.path() + "/token.out";
     std::ofstream(in) << token;
     const std::string command = "openssl dgst -sha256 -r " + in + " > " + out;
     EXPECT_EQ(std::system(command.c_str()), 0);
@@ -86,8 +83,8 @@ class CommanderSecurityTest : public ::testing::Test {
     s.metrics_listen = "127.0.0.1:0";
     s.instance = "sec-test";
     s.site = "hq";
-    s.inventory = dir_ + "/inventory.json";
-    s.tokens_file = dir_ + "/tokens";
+    s.inventory = dir_.path() + "/inventory.json";
+    s.tokens_file = dir_.path() + "/tokens";
     s.mqtt.brokers = {broker_.uri()};
     s.log_level = "error";
     return s;
@@ -143,7 +140,7 @@ class CommanderSecurityTest : public ::testing::Test {
 
   testing::Mosquitto broker_;
   phonesim::Simulator sim_;
-  std::string dir_;
+  const testing::TempDir dir_{"commander-sec"};
   PhoneHandle hq_, branch_;
   std::unique_ptr<Commander> commander_;
 };

@@ -10,7 +10,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <future>
 
@@ -21,6 +20,7 @@
 #include "ports.h"
 #include "simulator.h"
 #include "subscriber.h"
+#include "temp_dir.h"
 #include "topics.h"
 
 namespace phonebus::command {
@@ -34,9 +34,9 @@ using phonesim::PhoneHandle;
 using testing::Mosquitto;
 using testing::Subscriber;
 
-std::string TempDir() {
-  char tmpl[] = "/tmp/phonebus-commander-XXXXXX";
-  return mkdtemp(tmpl);
+// A device state on the bus, retained, as the adapter publishes it.
+mqtt_client::Message RetainedState(const std::string& id, const std::string& payload) {
+  return {topics::State("default", id), payload, 1, true, {}, {}};
 }
 
 // The dial commands a phone understood, in order.
@@ -51,7 +51,6 @@ std::vector<phonesim::Command> Commands(const PhoneHandle& phone) {
 class CommanderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = TempDir();
     setenv("SNOM_PASSWORD", "secret-b", 1);
     yealink_ = Add({.id = "001565aabbcc",
                     .family = Family::kYealinkServlet,
@@ -109,7 +108,7 @@ class CommanderTest : public ::testing::Test {
              p.config().model + "\", \"firmware\": \"" + p.config().firmware +
              "\", \"address\": \"127.0.0.1:" + std::to_string(p.port()) + "\"" + extra + "}";
     };
-    std::ofstream(dir_ + "/inventory.json")
+    std::ofstream(dir_.path() + "/inventory.json")
         << "{\"devices\": [\n"
         << entry(yealink_, "yealink",
                  R"(, "username": "admin", "password": "secret-a", "account": "1001@pbx.example")")
@@ -133,7 +132,7 @@ class CommanderTest : public ::testing::Test {
     s.insecure_no_auth = true;
     s.metrics_listen = "127.0.0.1:0";
     s.instance = "test";
-    s.inventory = dir_ + "/inventory.json";
+    s.inventory = dir_.path() + "/inventory.json";
     s.phone_timeout_ms = 700;
     s.mqtt.brokers = {broker_.uri()};
     s.log_level = "error";
@@ -149,7 +148,6 @@ class CommanderTest : public ::testing::Test {
   void TearDown() override {
     commander_.reset();
     sim_.Stop();
-    std::filesystem::remove_all(dir_);
   }
 
   PhoneHandle Add(PhoneConfig config) {
@@ -176,7 +174,7 @@ class CommanderTest : public ::testing::Test {
 
   Mosquitto broker_;
   phonesim::Simulator sim_;
-  std::string dir_;
+  const testing::TempDir dir_{"commander"};
   PhoneHandle yealink_, snom_, soft_, legacy_, t38_, wrong_, fenced_, hung_, nohttp_, learned_;
   unsigned short gone_port_ = 0;
   CommanderSettings settings_;
@@ -428,11 +426,7 @@ TEST_F(CommanderTest, LearnsPhonesFromTheBus) {
   o.client_id = "test-adapter";
   mqtt_client::Client adapter(o);
   ASSERT_TRUE(adapter.Connect().ok());
-  ASSERT_TRUE(
-      adapter
-          .Publish({topics::State("default", "000413112233"), state.SerializeAsString(), 1, true},
-                   1)
-          .ok());
+  ASSERT_TRUE(adapter.Publish(RetainedState("000413112233", state.SerializeAsString()), 1).ok());
   grpc::Status status;
   for (int i = 0; i < 100; ++i) {
     status = Dial("3003", "2323", "l-1");
@@ -454,7 +448,7 @@ TEST_F(CommanderTest, LearnsPhonesFromTheBus) {
   EXPECT_EQ(info.state().device().model(), "D785");
 
   // Clearing the retained state forgets it.
-  ASSERT_TRUE(adapter.Publish({topics::State("default", "000413112233"), "", 1, true}, 2).ok());
+  ASSERT_TRUE(adapter.Publish(RetainedState("000413112233", ""), 2).ok());
   for (int i = 0; i < 100; ++i) {
     grpc::ClientContext c;
     if (stub_->GetDevice(&c, get, &info).error_code() == grpc::StatusCode::NOT_FOUND) break;
@@ -480,11 +474,7 @@ TEST_F(CommanderTest, KeepsLearningAfterTheBrokerRestarts) {
   state.mutable_device()->set_id("001565aabbcc");
   state.mutable_device()->set_vendor(v1::VENDOR_YEALINK);
   state.add_accounts()->set_account("7007@pbx.example");
-  ASSERT_TRUE(
-      adapter
-          .Publish({topics::State("default", "001565aabbcc"), state.SerializeAsString(), 1, true},
-                   1)
-          .ok());
+  ASSERT_TRUE(adapter.Publish(RetainedState("001565aabbcc", state.SerializeAsString()), 1).ok());
   grpc::Status status;
   for (int i = 0; i < 200; ++i) {  // the commander reconnects with backoff
     status = Dial("7007", "2323", "b-" + std::to_string(i + 2));
@@ -515,9 +505,7 @@ TEST_F(CommanderTest, ReadyOnlyOnceTheRetainedStatesAreIn) {
     state.mutable_device()->set_id(id);
     state.mutable_device()->set_vendor(v1::VENDOR_SNOM);
     state.mutable_device()->set_ip("127.0.0.1");
-    ASSERT_TRUE(
-        adapter.Publish({topics::State("default", id), state.SerializeAsString(), 1, true}, i + 1)
-            .ok());
+    ASSERT_TRUE(adapter.Publish(RetainedState(id, state.SerializeAsString()), i + 1).ok());
   }
   // On the broker once the running commander has learned them all.
   for (int i = 0; i < 400 && commander_->registry().size() < inventory + kLearned; ++i) {

@@ -5,7 +5,6 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <fstream>
 
 #include "adapter.h"
@@ -14,16 +13,12 @@
 #include "phonebus/v1/control.grpc.pb.h"
 #include "simulator.h"
 #include "subscriber.h"
+#include "temp_dir.h"
 
 namespace phonebus {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string TempDir() {
-  char tmpl[] = "/tmp/phonebus-e2e-XXXXXX";
-  return mkdtemp(tmpl);
-}
 
 // The kinds of the PhoneEvents on the bus, in arrival order.
 std::vector<std::pair<v1::EventKind, v1::PhoneEvent>> Events(
@@ -47,7 +42,7 @@ bool Has(const std::vector<mqtt_client::Message>& messages, v1::EventKind kind) 
 class EndToEnd : public ::testing::TestWithParam<phonesim::Family> {};
 
 TEST_P(EndToEnd, DialRingsThePhoneAndTheCallAppearsOnTheBus) {
-  const std::string dir = TempDir();
+  const testing::TempDir dir("e2e");
   testing::Mosquitto broker;
   testing::Subscriber sub(broker.uri(), "phonebus/v1/hq/#");
 
@@ -56,7 +51,7 @@ TEST_P(EndToEnd, DialRingsThePhoneAndTheCallAppearsOnTheBus) {
   a.site = "hq";
   a.instance = "e2e";
   a.mqtt.brokers = {broker.uri()};
-  a.outbox_dir = dir + "/outbox";
+  a.outbox_dir = dir.path() + "/outbox";
   a.drain_timeout_s = 2;
   a.url_secrets = {"e2e-url-secret-0123456789"};
   adapter::Adapter adapter(a);
@@ -76,7 +71,7 @@ TEST_P(EndToEnd, DialRingsThePhoneAndTheCallAppearsOnTheBus) {
                         .adapter_url = adapter_url});
   ASSERT_TRUE(phone.ok()) << phone.status();
 
-  std::ofstream(dir + "/inventory.json")
+  std::ofstream(dir.path() + "/inventory.json")
       << R"({"devices": [{"id": ")" << phone->id() << R"(", "vendor": ")"
       << (yealink ? "yealink" : "snom") << R"(", "address": "127.0.0.1:)" << phone->port()
       << R"(", "username": "admin", "password": "secret-e2e", "site": "hq"}]})";
@@ -86,7 +81,7 @@ TEST_P(EndToEnd, DialRingsThePhoneAndTheCallAppearsOnTheBus) {
   c.insecure_no_auth = true;
   c.metrics_listen = "127.0.0.1:0";
   c.site = "hq";
-  c.inventory = dir + "/inventory.json";
+  c.inventory = dir.path() + "/inventory.json";
   c.mqtt.brokers = {broker.uri()};
   command::Commander commander(c);
   commander.Start();
@@ -132,7 +127,6 @@ TEST_P(EndToEnd, DialRingsThePhoneAndTheCallAppearsOnTheBus) {
   commander.Shutdown();
   adapter.Shutdown();
   sim.Stop();
-  std::filesystem::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, EndToEnd,

@@ -62,7 +62,9 @@ TEST(AllowList, BadEntriesAreNamed) {
                           "example.com", "10.0.0.1/8", "2001:db8::1/32", "/8", ""}) {
     auto list = AllowList::Parse({"127.0.0.1", bad});
     EXPECT_FALSE(list.ok()) << bad;
-    if (*bad) EXPECT_NE(list.status().message().find(bad), std::string::npos) << list.status();
+    if (*bad) {
+      EXPECT_NE(list.status().message().find(bad), std::string::npos) << list.status();
+    }
   }
   EXPECT_NE(ParseRange("10.0.0.1/8").status().message().find("host bits"), std::string::npos);
 }

@@ -10,6 +10,7 @@
 
 #include "dead_letters.h"
 #include "outbox_publisher.h"
+#include "temp_dir.h"
 
 namespace phonebus::outbox {
 namespace {
@@ -19,15 +20,9 @@ namespace fs = std::filesystem;
 
 class OutboxTest : public ::testing::TestWithParam<Durability> {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/phonebus-outbox-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   Options Opts() {
     Options o;
-    o.dir = dir_;
+    o.dir = dir_.path();
     o.durability = GetParam();
     o.segment_bytes = 1024;  // many segments
     return o;
@@ -58,7 +53,7 @@ class OutboxTest : public ::testing::TestWithParam<Durability> {
       for (auto& e : entries) out.push_back(e.data);
     }
   }
-  std::string dir_;
+  const testing::TempDir dir_{"outbox"};
 };
 
 TEST_P(OutboxTest, ReadsBackInOrderAcrossSegments) {
@@ -132,7 +127,7 @@ TEST_P(OutboxTest, TornTailIsCutOffAndEverythingBeforeSurvives) {
   }
   // Simulate power loss mid-write: half a record at the end of the newest segment.
   std::vector<fs::path> segments;
-  for (auto& e : fs::directory_iterator(dir_)) {
+  for (auto& e : fs::directory_iterator(dir_.path())) {
     if (e.path().extension() == ".log" && fs::file_size(e.path()) > 0) segments.push_back(e.path());
   }
   std::sort(segments.begin(), segments.end());
@@ -155,9 +150,11 @@ TEST_P(OutboxTest, TornTailIsCutOffAndEverythingBeforeSurvives) {
 TEST_P(OutboxTest, AcknowledgedSegmentsAreDeleted) {
   auto box = Open();
   for (int i = 0; i < 200; ++i) Put(*box, {std::string(100, 'y')});
-  const auto files_before = std::distance(fs::directory_iterator(dir_), fs::directory_iterator());
+  const auto files_before =
+      std::distance(fs::directory_iterator(dir_.path()), fs::directory_iterator());
   for (auto& e : box->Read(1000, 10ms)) box->Ack(e.seq);
-  const auto files_after = std::distance(fs::directory_iterator(dir_), fs::directory_iterator());
+  const auto files_after =
+      std::distance(fs::directory_iterator(dir_.path()), fs::directory_iterator());
   EXPECT_GT(files_before, 10);
   EXPECT_LE(files_after, 3);  // active segment + cursor (+ cursor.tmp)
   EXPECT_EQ(box->bytes(), 0u);
@@ -186,7 +183,7 @@ uint64_t DiskUse(const std::string& dir) {
 // fills with events that were long published.
 TEST_P(OutboxTest, ASmallBoundHoldsPublishedEventsOnlyBriefly) {
   Options opts;
-  opts.dir = dir_;
+  opts.dir = dir_.path();
   opts.durability = GetParam();
   opts.max_bytes = 256 << 10;  // segment_bytes stays the default 8 MiB
   auto box = std::move(*Outbox::Open(opts));
@@ -195,7 +192,7 @@ TEST_P(OutboxTest, ASmallBoundHoldsPublishedEventsOnlyBriefly) {
   for (int i = 0; i < 4000; ++i) {  // 4 MB through a 256 KiB outbox
     ASSERT_TRUE(box->Append({record}, [](absl::Status) {}).ok()) << "append " << i;
     for (auto& e : box->Read(10, 10ms)) box->Ack(e.seq);
-    if (i % 50 == 0) peak = std::max(peak, DiskUse(dir_));
+    if (i % 50 == 0) peak = std::max(peak, DiskUse(dir_.path()));
   }
   EXPECT_EQ(box->depth(), 0u);
   EXPECT_LE(peak, opts.max_bytes);
@@ -208,7 +205,7 @@ TEST_P(OutboxTest, ASmallBoundHoldsPublishedEventsOnlyBriefly) {
 TEST_P(OutboxTest, ACrashAnywhereInASegmentRollLosesNothingUnacknowledged) {
   const std::string record(64 << 10, 'r');  // 4 records fill the acknowledged-roll threshold
   const auto name = [&](int i) { return std::to_string(i) + record; };
-  const std::string crashed = dir_ + "/crashed";
+  const std::string crashed = dir_.path() + "/crashed";
   fs::create_directories(crashed);
   std::string old_segment;
   {
@@ -221,7 +218,7 @@ TEST_P(OutboxTest, ACrashAnywhereInASegmentRollLosesNothingUnacknowledged) {
     for (auto& e : fs::directory_iterator(crashed)) {
       if (e.path().extension() == ".log") old_segment = e.path().string();
     }
-    fs::copy_file(old_segment, dir_ + "/old-segment");
+    fs::copy_file(old_segment, dir_.path() + "/old-segment");
     Put(*box, {name(4)});  // starts a new segment and deletes the old one
     EXPECT_EQ(box->Read(10, 10ms).size(), 1u);
   }
@@ -239,11 +236,12 @@ TEST_P(OutboxTest, ACrashAnywhereInASegmentRollLosesNothingUnacknowledged) {
            {"old deleted, cursor saved", false, true, "4"},
        }) {
     SCOPED_TRACE(point.what);
-    const std::string dir = dir_ + "/reopened";
+    const std::string dir = dir_.path() + "/reopened";
     fs::remove_all(dir);
     fs::copy(crashed, dir);
     if (point.old_segment_left)
-      fs::copy_file(dir_ + "/old-segment", dir + "/" + fs::path(old_segment).filename().string());
+      fs::copy_file(dir_.path() + "/old-segment",
+                    dir + "/" + fs::path(old_segment).filename().string());
     if (!point.r4_written) {
       for (auto& e : fs::directory_iterator(dir)) {
         if (e.path().extension() == ".log" &&
@@ -282,9 +280,8 @@ INSTANTIATE_TEST_SUITE_P(Modes, OutboxTest, ::testing::Values(Durability::kOs, D
                          });
 
 TEST(DeadLetters, OneJsonLinePerMessageWithinItsBound) {
-  char tmpl[] = "/tmp/phonebus-dead-XXXXXX";
-  const std::string dir = mkdtemp(tmpl);
-  DeadLetters dead(dir + "/dead-letters.jsonl", 2000);
+  const testing::TempDir dir("dead");
+  DeadLetters dead(dir.path() + "/dead-letters.jsonl", 2000);
   const mqtt_client::Message m{"phonebus/v1/s/device/d/event/dnd_on",
                                std::string("\0\1\"secret", 9),
                                1,
@@ -305,7 +302,6 @@ TEST(DeadLetters, OneJsonLinePerMessageWithinItsBound) {
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(dead.Add(m, 0x90, 42).ok());
   EXPECT_LE(fs::file_size(dead.path()), 2000u);
   EXPECT_LE(fs::file_size(dead.path() + ".1"), 2000u);
-  fs::remove_all(dir);
 }
 
 TEST(Refusals, OnlyWhatCannotSucceedIsForGood) {
