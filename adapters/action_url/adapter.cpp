@@ -314,12 +314,21 @@ void ActionUrlHandler::HandleEvent(std::string_view family, std::string_view eve
   answer->Release();
   if (!appended.ok()) {
     const bool full = absl::IsResourceExhausted(appended);
-    log::Warn(full ? "outbox full: refusing events until the broker catches up"
-                   : "outbox write failed: refusing events",
-              {{"error", std::string(appended.message())}, {"peer", request.peer_ip}});
+    // One line when refusing starts, not one per refused event: phones retry,
+    // and a full outbox under load would write thousands of lines a second.
+    // phonebus_rejects_total counts every one.
+    if (!refusing_.exchange(true)) {
+      log::Warn(
+          full ? "outbox full: refusing events until the broker catches up"
+               : "outbox write failed: refusing events",
+          {{"error", std::string(appended.message())}, {"depth", std::to_string(outbox_.depth())}});
+    }
     CountReject(full ? "outbox_full" : "outbox_error");
     return reply({503, std::string(full ? "outbox full, try later" : "outbox unavailable: ") +
                            (full ? "" : std::string(appended.message()))});
+  }
+  if (refusing_.load(std::memory_order_relaxed) && refusing_.exchange(false)) {
+    log::Info("outbox accepts events again", {{"depth", std::to_string(outbox_.depth())}});
   }
 }
 

@@ -74,7 +74,8 @@ class ActionUrlHandler {
   const cidr::AllowList allowed_;
   FailureLimiter failures_;
 
-  std::mutex state_mu_;  // orders state folding with outbox appends
+  std::atomic<bool> refusing_{false};  // the last append failed: logged once until one succeeds
+  std::mutex state_mu_;                // orders state folding with outbox appends
   DeviceStates states_;
 };
 

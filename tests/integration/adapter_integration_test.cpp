@@ -342,6 +342,41 @@ TEST_F(AdapterTest, FullOutboxAnswers503AndKeepsWhatItAccepted) {
   ExpectAllArrive(sub, acked);
 }
 
+// A full outbox under load refuses thousands of events a second: the log says
+// so once, the metric counts each.
+TEST_F(AdapterTest, AFullOutboxIsLoggedOnceAndCountedEachTime) {
+  broker_.Stop();  // nothing drains
+  auto settings = TestSettings(broker_, dir_.path());
+  settings.outbox_max_mb = 1;
+  Adapter adapter(settings);
+  adapter.Start();
+  const std::string pad(300, 'x');
+  int i = 0;
+  auto send = [&] {
+    return HttpGet(adapter.endpoint().port(),
+                   kAt + "/yealink/incoming_call?mac=001565000001&call_id=" + std::to_string(i++) +
+                       "&display_remote=" + pad)
+        .status;
+  };
+  ::testing::internal::CaptureStderr();
+  while (i < 5000 && send() == 200) {
+  }
+  int refused = 1;
+  for (int n = 0; n < 20; ++n) refused += send() == 503;
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_LT(i, 5000) << "the outbox never filled";
+  EXPECT_EQ(refused, 21);
+  size_t lines = 0;
+  for (size_t at = log.find("outbox full: refusing"); at != std::string::npos;
+       at = log.find("outbox full: refusing", at + 1)) {
+    ++lines;
+  }
+  EXPECT_EQ(lines, 1u) << log;
+  const auto metrics = HttpGet(adapter.endpoint().port(), "/metrics").body;
+  EXPECT_NE(metrics.find("phonebus_rejects_total{reason=\"outbox_full\"} 21"), std::string::npos)
+      << metrics;
+}
+
 // Sends Action URLs until `stop`, recording the id of every event answered 200.
 class Load {
  public:
