@@ -4,6 +4,9 @@
 # the bench and stops what it started, by PID. Figures are reported, never asserted.
 #   bash tests/bench/run.sh                         # the whole run, about a minute and a half
 #   bash tests/bench/run.sh --duration 3 --phases close,latency   # extra arguments: adapter_bench
+#   PHONEBUS_BENCH_BROKER_AWAY=1 bash tests/bench/run.sh --phases close,keepalive
+#     the adapter's broker is a port where nothing listens: what HTTP and the outbox alone
+#     sustain (answers only; every event stays in the outbox), to tell them from publishing
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -47,7 +50,15 @@ CONF
 pids+=($!)
 wait_port "$nginx_port" "$tmp/nginx/err.log"
 
-start_adapter "$build/adapters/action_url/phonebus-adapter"
+if [ "${PHONEBUS_BENCH_BROKER_AWAY:-}" = 1 ]; then
+  bench_broker_port=$broker_port
+  broker_port=$(free_port)  # nothing listens there
+  start_adapter "$build/adapters/action_url/phonebus-adapter"
+  broker_port=$bench_broker_port
+  set -- --answers-only "$@"
+else
+  start_adapter "$build/adapters/action_url/phonebus-adapter"
+fi
 
 rc=0
 "$build/tests/bench/adapter_bench" --adapter-port "$adapter_port" --nginx-port "$nginx_port" \
