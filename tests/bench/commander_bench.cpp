@@ -304,17 +304,8 @@ double MachineBusySeconds() {
 
 // Seconds since the process started (field 22 of /proc/PID/stat, in ticks since boot).
 double ProcessAgeSeconds(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(in, line)) return -1;
-  const size_t paren = line.rfind(')');
-  if (paren == std::string::npos) return -1;
-  std::istringstream fields(line.substr(paren + 2));
-  std::string field;
-  double start = -1;
-  for (int i = 3; i <= 22 && fields >> field; ++i) {
-    if (i == 22) start = std::stod(field) / static_cast<double>(sysconf(_SC_CLK_TCK));
-  }
+  const double ticks = ProcStatField(pid, 22);
+  const double start = ticks < 0 ? -1 : ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
   std::ifstream up("/proc/uptime");
   double uptime = -1;
   if (start < 0 || !(up >> uptime)) return -1;

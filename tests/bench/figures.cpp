@@ -19,22 +19,25 @@ int64_t NowNs() {
       .count();
 }
 
-double ProcessCpuSeconds(int pid) {
-  if (pid <= 0) return -1;
+double ProcStatField(int pid, int field) {
+  if (pid <= 0 || field < 3) return -1;
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string line;
   if (!std::getline(in, line)) return -1;
-  // Fields after the command name, which may itself hold spaces: state is field 3, utime
-  // and stime are fields 14 and 15.
+  // Fields after the command name, which may itself hold spaces: the state is field 3.
   const size_t paren = line.rfind(')');
   if (paren == std::string::npos) return -1;
   std::istringstream fields(line.substr(paren + 2));
-  std::string field;
-  double utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14) utime = std::stod(field);
-    if (i == 15) stime = std::stod(field);
+  std::string value;
+  for (int i = 3; i <= field; ++i) {
+    if (!(fields >> value)) return -1;
   }
+  return std::stod(value);
+}
+
+double ProcessCpuSeconds(int pid) {
+  const double utime = ProcStatField(pid, 14), stime = ProcStatField(pid, 15);
+  if (utime < 0 || stime < 0) return -1;
   return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 

@@ -11,6 +11,9 @@ namespace phonebus::bench {
 // steady_clock, in nanoseconds.
 int64_t NowNs();
 
+// Field `field` (numbered as in proc(5): 14 is utime) of /proc/`pid`/stat, a number from 3 on;
+// -1 when unknown (pid <= 0, or gone).
+double ProcStatField(int pid, int field);
 // CPU seconds (user + system) a process has used so far; -1 when unknown (pid <= 0, or gone).
 double ProcessCpuSeconds(int pid);
 // The same for this process.
