@@ -232,9 +232,8 @@ grpc::ServerUnaryReactor* PhoneControlService::Run(grpc::CallbackServerContext* 
     }
     reactor->Finish(ToGrpc(status));
   };
-  // A hash is enough to tell a repeat from a misuse of the id, in 8 bytes.
-  const std::string fingerprint =
-      std::to_string(std::hash<std::string>{}(asked.SerializeAsString()));
+  // The command is part of it: an Answer and a Hangup to one device encode alike.
+  const std::string fingerprint = result->command() + '\n' + asked.SerializeAsString();
   switch (request_log_.Begin(claim, fingerprint, replay)) {
     case RequestLog::Claim::kFirst:
       break;

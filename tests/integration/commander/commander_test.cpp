@@ -308,6 +308,27 @@ TEST_F(CommanderTest, ARetriedRequestIdRingsOnce) {
   EXPECT_EQ(hung_.Requests().size(), 1u);
 }
 
+TEST_F(CommanderTest, ARequestIdReusedForAnotherCommandIsRefused) {
+  // Answer and Hangup to one device have the same fields: only the command tells them apart.
+  v1::AnswerRequest answer;
+  answer.set_device("001565aabbcc");
+  answer.set_request_id("op-7");
+  v1::AnswerResponse answer_resp;
+  grpc::ClientContext c1;
+  ASSERT_TRUE(stub_->Answer(&c1, answer, &answer_resp).ok());
+  v1::HangupRequest hangup;
+  hangup.set_device("001565aabbcc");
+  hangup.set_request_id("op-7");
+  v1::HangupResponse hangup_resp;
+  grpc::ClientContext c2;
+  const auto status = stub_->Hangup(&c2, hangup, &hangup_resp);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_EQ(status.error_message().rfind("request_id: ", 0), 0u) << status.error_message();
+  const auto sent = Commands(yealink_);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].keys, std::vector<std::string>{"OK"});
+}
+
 TEST_F(CommanderTest, WrongCredentialsAreNotRetried) {
   const auto status = Dial("001565000401", "2323", "w-1");
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
