@@ -161,11 +161,11 @@ void AddMqtt(CLI::App& app, Mqtt& mqtt) {
 
 void Finish(Mqtt& mqtt) {
   if (mqtt.brokers.empty()) throw CLI::ValidationError("--mqtt-broker", "at least one is needed");
-  for (const auto& uri : mqtt.brokers) BrokerAddress(uri);
   // A failover list mixing TLS and plain TCP would let whoever blocks the TLS
   // broker push the connection (and the password) onto plain TCP.
+  const bool tls = mqtt.tls();
   for (const auto& uri : mqtt.brokers) {
-    if (BrokerAddress(uri).tls != mqtt.tls()) {
+    if (BrokerAddress(uri).tls != tls) {  // BrokerAddress refuses a malformed URI first
       throw CLI::ValidationError(
           "--mqtt-broker",
           "every broker must use TLS (ssl://, mqtts://) or none; '" + uri + "' differs");
