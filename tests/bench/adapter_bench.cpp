@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <map>
@@ -154,140 +155,224 @@ std::optional<std::string> Classify(Target target, const Response& res, Sample& 
   return "HTTP " + std::to_string(status) + " " + std::string(body.substr(0, 60));
 }
 
-auto Redirect(error_code& ec) { return net::redirect_error(net::use_awaitable, ec); }
+// Callback style throughout, as STYLE.md asks of Boost 1.74 code. Each shard's io_context
+// runs on one thread, so the objects below need no strands.
 
-// One event on its own connection, as a phone sends it. Returns false when the connection
-// could not be made, so the caller can back off instead of spinning on refusals.
-net::awaitable<bool> NewConnectionRequest(Shard& shard, const Run& run, uint64_t seq,
-                                          int64_t start_ns) {
-  Sample sample;
-  sample.seq = seq;
-  sample.start_ns = start_ns;
-  beast::tcp_stream stream(co_await net::this_coro::executor);
-  stream.expires_after(std::chrono::milliseconds(run.config->request_timeout_ms));
-  error_code ec;
-  co_await stream.async_connect(run.endpoint, Redirect(ec));
-  if (ec) {
-    shard.Error("connect: " + ec.message());
-    shard.samples.push_back(std::move(sample));
-    co_return false;
+// Calls `then` on the shard's thread after `d`.
+void After(Shard& shard, std::chrono::milliseconds d, std::function<void()> then) {
+  auto timer = std::make_shared<net::steady_timer>(shard.ioc, d);
+  timer->async_wait([timer, then = std::move(then)](error_code) { then(); });
+}
+
+// One event on its own connection, as a phone sends it. `done(connected)` gets false when
+// the connection could not be made, so the caller can back off instead of spinning on
+// refusals.
+class NewConnectionRequest : public std::enable_shared_from_this<NewConnectionRequest> {
+ public:
+  using Done = std::function<void(bool connected)>;
+
+  static void Start(Shard& shard, const Run& run, uint64_t seq, int64_t start_ns, Done done) {
+    auto self = std::shared_ptr<NewConnectionRequest>(
+        new NewConnectionRequest(shard, run, seq, start_ns, std::move(done)));
+    self->stream_.expires_after(std::chrono::milliseconds(run.config->request_timeout_ms));
+    self->stream_.async_connect(run.endpoint, [self](error_code ec) { self->OnConnect(ec); });
   }
-  const std::string request = RequestBytes(run, seq, /*keep_alive=*/false);
-  co_await net::async_write(stream, net::buffer(request), Redirect(ec));
-  beast::flat_buffer buffer;
-  Response res;
-  if (!ec) co_await http::async_read(stream, buffer, res, Redirect(ec));
-  if (ec) {
-    shard.Error("request: " + ec.message());
-  } else {
-    sample.answer_ns = NowNs();
-    if (auto error = Classify(run.target, res, sample)) shard.Error(std::move(*error));
-    if (!res.keep_alive()) {
-      // Wait for the server's FIN before closing: whoever closes first keeps TIME_WAIT, and
-      // at thousands of connections a second our ephemeral port range would run out.
-      char byte;
-      co_await stream.async_read_some(net::buffer(&byte, 1), Redirect(ec));
+
+ private:
+  NewConnectionRequest(Shard& shard, const Run& run, uint64_t seq, int64_t start_ns, Done done)
+      : shard_(shard), run_(run), stream_(shard.ioc), done_(std::move(done)) {
+    sample_.seq = seq;
+    sample_.start_ns = start_ns;
+  }
+
+  void OnConnect(error_code ec) {
+    if (ec) {
+      shard_.Error("connect: " + ec.message());
+      return Finish(false);
     }
+    request_ = RequestBytes(run_, sample_.seq, /*keep_alive=*/false);
+    net::async_write(stream_, net::buffer(request_),
+                     [self = shared_from_this()](error_code ec, size_t) {
+                       if (ec) return self->OnAnswer(ec);
+                       http::async_read(self->stream_, self->buffer_, self->res_,
+                                        [self](error_code ec, size_t) { self->OnAnswer(ec); });
+                     });
   }
-  stream.socket().close(ec);
-  shard.samples.push_back(std::move(sample));
-  co_return true;
-}
 
-net::awaitable<void> Pause(std::chrono::milliseconds d) {
-  net::steady_timer timer(co_await net::this_coro::executor, d);
-  error_code ec;
-  co_await timer.async_wait(Redirect(ec));
-}
+  void OnAnswer(error_code ec) {
+    if (ec) {
+      shard_.Error("request: " + ec.message());
+      return Finish(true);
+    }
+    sample_.answer_ns = NowNs();
+    if (auto error = Classify(run_.target, res_, sample_)) shard_.Error(std::move(*error));
+    if (res_.keep_alive()) return Finish(true);
+    // Wait for the server's FIN before closing: whoever closes first keeps TIME_WAIT, and
+    // at thousands of connections a second our ephemeral port range would run out.
+    stream_.async_read_some(
+        net::buffer(&byte_, 1),
+        [self = shared_from_this()](error_code, size_t) { self->Finish(true); });
+  }
+
+  void Finish(bool connected) {
+    error_code ignored;
+    stream_.socket().close(ignored);
+    shard_.samples.push_back(std::move(sample_));
+    if (done_) done_(connected);
+  }
+
+  Shard& shard_;
+  const Run& run_;
+  beast::tcp_stream stream_;
+  Done done_;
+  Sample sample_;
+  std::string request_;
+  beast::flat_buffer buffer_;
+  Response res_;
+  char byte_ = 0;
+};
 
 // Closed loop, new connection per event: the next request starts when the last one ended.
-net::awaitable<void> CloseLoop(Shard& shard, const Run& run) {
-  while (Clock::now() < run.deadline) {
-    // A separate statement: GCC 12 miscompiles co_await inside a condition (it traps).
-    const bool connected =
-        co_await NewConnectionRequest(shard, run, run.next_seq->fetch_add(1), NowNs());
-    if (!connected) co_await Pause(10ms);
-  }
+void CloseLoop(Shard& shard, const Run& run) {
+  if (Clock::now() >= run.deadline) return;
+  NewConnectionRequest::Start(shard, run, run.next_seq->fetch_add(1), NowNs(),
+                              [&shard, &run](bool connected) {
+                                if (connected) return CloseLoop(shard, run);
+                                After(shard, 10ms, [&shard, &run] { CloseLoop(shard, run); });
+                              });
 }
 
 // Closed loop on one keep-alive connection, reconnecting when the server closes it.
-net::awaitable<void> KeepAliveLoop(Shard& shard, const Run& run) {
-  const auto executor = co_await net::this_coro::executor;
-  const auto timeout = std::chrono::milliseconds(run.config->request_timeout_ms);
-  std::optional<beast::tcp_stream> stream;
-  beast::flat_buffer buffer;
-  error_code ec;
-  while (Clock::now() < run.deadline) {
-    if (!stream) {
-      stream.emplace(executor);
-      stream->expires_after(timeout);
-      co_await stream->async_connect(run.endpoint, Redirect(ec));
-      if (ec) {
-        shard.Error("connect: " + ec.message());
-        stream.reset();
-        co_await Pause(10ms);
-        continue;
-      }
-      buffer.clear();
-    }
-    Sample sample;
-    sample.seq = run.next_seq->fetch_add(1);
-    sample.start_ns = NowNs();
-    const std::string request = RequestBytes(run, sample.seq, /*keep_alive=*/true);
-    stream->expires_after(timeout);
-    co_await net::async_write(*stream, net::buffer(request), Redirect(ec));
-    Response res;
-    if (!ec) co_await http::async_read(*stream, buffer, res, Redirect(ec));
+class KeepAliveLoop : public std::enable_shared_from_this<KeepAliveLoop> {
+ public:
+  static void Start(Shard& shard, const Run& run) {
+    std::shared_ptr<KeepAliveLoop>(new KeepAliveLoop(shard, run))->Next();
+  }
+
+ private:
+  KeepAliveLoop(Shard& shard, const Run& run)
+      : shard_(shard), run_(run), timeout_(run.config->request_timeout_ms) {}
+
+  void Next() {
+    if (Clock::now() >= run_.deadline) return Close();
+    if (stream_) return Send();
+    stream_.emplace(shard_.ioc);
+    stream_->expires_after(timeout_);
+    buffer_.clear();
+    stream_->async_connect(run_.endpoint, [self = shared_from_this()](error_code ec) {
+      if (!ec) return self->Send();
+      self->shard_.Error("connect: " + ec.message());
+      self->stream_.reset();
+      After(self->shard_, 10ms, [self] { self->Next(); });
+    });
+  }
+
+  void Send() {
+    sample_ = Sample{};
+    sample_.seq = run_.next_seq->fetch_add(1);
+    sample_.start_ns = NowNs();
+    request_ = RequestBytes(run_, sample_.seq, /*keep_alive=*/true);
+    res_ = {};
+    stream_->expires_after(timeout_);
+    net::async_write(*stream_, net::buffer(request_),
+                     [self = shared_from_this()](error_code ec, size_t) {
+                       if (ec) return self->OnAnswer(ec);
+                       http::async_read(*self->stream_, self->buffer_, self->res_,
+                                        [self](error_code ec, size_t) { self->OnAnswer(ec); });
+                     });
+  }
+
+  void OnAnswer(error_code ec) {
     if (ec) {
-      shard.Error("request: " + ec.message());
-      stream.reset();
+      shard_.Error("request: " + ec.message());
+      stream_.reset();
     } else {
-      sample.answer_ns = NowNs();
-      if (auto error = Classify(run.target, res, sample)) shard.Error(std::move(*error));
-      if (!res.keep_alive()) stream.reset();
+      sample_.answer_ns = NowNs();
+      if (auto error = Classify(run_.target, res_, sample_)) shard_.Error(std::move(*error));
+      if (!res_.keep_alive()) stream_.reset();
     }
-    shard.samples.push_back(std::move(sample));
+    shard_.samples.push_back(std::move(sample_));
+    Next();
   }
-  if (stream) {
-    stream->socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream->socket().close(ec);
+
+  void Close() {
+    if (!stream_) return;
+    error_code ignored;
+    stream_->socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_->socket().close(ignored);
   }
-}
+
+  Shard& shard_;
+  const Run& run_;
+  const std::chrono::milliseconds timeout_;
+  std::optional<beast::tcp_stream> stream_;
+  beast::flat_buffer buffer_;
+  Sample sample_;
+  std::string request_;
+  Response res_;
+};
 
 constexpr size_t kMaxOutstanding = 4000;  // well under the fd limit run.sh leaves us
-
-net::awaitable<void> PacedRequest(Shard& shard, const Run& run, uint64_t seq, int64_t start_ns) {
-  co_await NewConnectionRequest(shard, run, seq, start_ns);
-  --shard.outstanding;
-}
 
 // Open loop: request i starts at start + i/rate whatever happened to earlier ones, so a slow
 // server shows up as latency instead of silently lowering the offered rate. Shard k of n
 // sends requests k, k+n, ...
-net::awaitable<void> PacedLoop(Shard& shard, const Run& run, Clock::time_point start,
-                               uint64_t count, int index, int shards) {
-  const auto executor = co_await net::this_coro::executor;
-  net::steady_timer timer(executor);
-  const double rate = run.config->rate;
-  for (uint64_t i = index; i < count; i += shards) {
-    const auto due = start + std::chrono::duration_cast<Clock::duration>(
-                                 std::chrono::duration<double>(static_cast<double>(i) / rate));
-    if (due > Clock::now()) {
-      timer.expires_at(due);
-      error_code ec;
-      co_await timer.async_wait(Redirect(ec));
-    }
-    if (shard.outstanding >= kMaxOutstanding) {
-      shard.Error("client: too many requests in flight, skipped");
-      continue;
-    }
-    ++shard.outstanding;
-    const int64_t due_ns =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(due.time_since_epoch()).count();
-    net::co_spawn(executor, PacedRequest(shard, run, run.next_seq->fetch_add(1), due_ns),
-                  net::detached);
+class PacedLoop : public std::enable_shared_from_this<PacedLoop> {
+ public:
+  static void Start(Shard& shard, const Run& run, Clock::time_point start, uint64_t count,
+                    int index, int shards) {
+    std::shared_ptr<PacedLoop>(new PacedLoop(shard, run, start, count, shards))
+        ->From(static_cast<uint64_t>(index));
   }
-}
+
+ private:
+  PacedLoop(Shard& shard, const Run& run, Clock::time_point start, uint64_t count, int shards)
+      : shard_(shard),
+        run_(run),
+        start_(start),
+        count_(count),
+        shards_(static_cast<uint64_t>(shards)),
+        timer_(shard.ioc) {}
+
+  Clock::time_point Due(uint64_t i) const {
+    return start_ + std::chrono::duration_cast<Clock::duration>(
+                        std::chrono::duration<double>(static_cast<double>(i) / run_.config->rate));
+  }
+
+  // Sends every request already due from i on, then waits for the next one.
+  void From(uint64_t i) {
+    for (; i < count_; i += shards_) {
+      if (Due(i) > Clock::now()) {
+        timer_.expires_at(Due(i));
+        timer_.async_wait([self = shared_from_this(), i](error_code) {
+          self->Send(i);
+          self->From(i + self->shards_);
+        });
+        return;
+      }
+      Send(i);
+    }
+  }
+
+  void Send(uint64_t i) {
+    if (shard_.outstanding >= kMaxOutstanding) {
+      shard_.Error("client: too many requests in flight, skipped");
+      return;
+    }
+    ++shard_.outstanding;
+    const int64_t due_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Due(i).time_since_epoch()).count();
+    NewConnectionRequest::Start(shard_, run_, run_.next_seq->fetch_add(1), due_ns,
+                                [&shard = shard_](bool) { --shard.outstanding; });
+  }
+
+  Shard& shard_;
+  const Run& run_;
+  const Clock::time_point start_;
+  const uint64_t count_;
+  const uint64_t shards_;
+  net::steady_timer timer_;
+};
 
 // ---------------------------------------------------------------------------------------
 // The subscriber.
@@ -481,8 +566,11 @@ PhaseResult ClosedLoopPhase(const Config& config, const std::string& phase, Targ
   const Run run = MakeRun(config, target, next_seq, config.duration_s);
   return RunShards(config, phase, target, [&](Shard& shard, int index) {
     for (int c = index; c < config.concurrency; c += config.threads) {
-      net::co_spawn(shard.ioc, keep_alive ? KeepAliveLoop(shard, run) : CloseLoop(shard, run),
-                    net::detached);
+      if (keep_alive) {
+        KeepAliveLoop::Start(shard, run);
+      } else {
+        CloseLoop(shard, run);
+      }
     }
   });
 }
@@ -493,8 +581,7 @@ PhaseResult LatencyPhase(const Config& config, const std::string& phase,
   const auto count = static_cast<uint64_t>(std::llround(config.rate * config.latency_duration_s));
   const auto start = Clock::now() + 10ms;
   return RunShards(config, phase, Target::kAdapter, [&](Shard& shard, int index) {
-    net::co_spawn(shard.ioc, PacedLoop(shard, run, start, count, index, config.threads),
-                  net::detached);
+    PacedLoop::Start(shard, run, start, count, index, config.threads);
   });
 }
 
@@ -543,7 +630,7 @@ bool Preflight(const Config& config, EventSink& sink, std::atomic<uint64_t>& nex
     const Run run = MakeRun(config, target, next_seq, 0);
     Shard shard;
     const uint64_t seq = next_seq.fetch_add(1);
-    net::co_spawn(shard.ioc, NewConnectionRequest(shard, run, seq, NowNs()), net::detached);
+    NewConnectionRequest::Start(shard, run, seq, NowNs(), nullptr);
     shard.ioc.run();
     if (shard.samples.empty() || !shard.samples[0].ok) {
       std::cerr << "bench: preflight request to " << Name(target)

@@ -1015,8 +1015,8 @@ int Load(const LoadConfig& c) {
   }
   // Both readings of "RSS with 100,000 devices": the registry alone, and the peak under load,
   // which also holds every request_id of the idempotency window and the load's buffers.
-  std::cout << " RSS < 64 MiB: with the registry loaded " << Fixed(registry.memory.hwm, 1)
-            << " MiB" << (registry.memory.hwm < 64 ? " (met)" : " (not met)")
+  std::cout << " RSS < 64 MiB: with the registry loaded " << Fixed(registry.memory.hwm, 1) << " MiB"
+            << (registry.memory.hwm < 64 ? " (met)" : " (not met)")
             << ", peak after the load phases " << Fixed(after.hwm, 1) << " MiB"
             << (after.hwm < 64 ? " (met)" : " (not met)") << "\n";
 
