@@ -211,6 +211,12 @@ struct EndpointState {
   net::steady_timer deadline_timer;
   std::optional<Clock::time_point> deadline_armed_for;
   AuthCache auth;
+  // The credentials this phone last refused (a hash of user and password), and when.
+  struct Refusal {
+    size_t credentials = 0;
+    Clock::time_point at;
+  };
+  std::optional<Refusal> refused;
 };
 
 void RunNext(EndpointState& ep);
@@ -287,6 +293,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
   void Start() {
     started_ = true;
+    if (RefusedBefore()) return;
     BuildRequest();
     if (auto idle = TakeIdle()) {
       if (idle->tls == endpoint_.tls && idle->verify == endpoint_.tls_verify &&
@@ -337,6 +344,31 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   std::unique_ptr<Connection> TakeIdle() { return std::move(ep_->idle); }
 
   std::string Where() const { return Authority(host_, endpoint_.port); }
+
+  size_t CredentialsHash() const {
+    return std::hash<std::string>{}(Cat(credentials_.username, "\n", credentials_.password));
+  }
+
+  // Finishes the exchange unsent when the phone refused these credentials
+  // within the hold-off.
+  bool RefusedBefore() {
+    auto& refused = ep_->refused;
+    if (credentials_.username.empty() || !refused || refused->credentials != CredentialsHash()) {
+      return false;
+    }
+    const auto ago = Clock::now() - refused->at;
+    if (ago >= shared_->options.refused_holdoff) {
+      refused.reset();
+      return false;
+    }
+    outcome_.status = 401;
+    outcome_.credentials_refused = true;
+    Finish(Failure::kNone,
+           Cat("not sent: the phone refused these credentials ",
+               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(ago).count()),
+               " s ago"));
+    return true;
+  }
 
   void BuildRequest() {
     req_.method(http::verb::get);
@@ -499,9 +531,16 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     const int status = static_cast<int>(res.result_int());
     if (status == 401 && !credentials_.username.empty() && AnswerChallenge(res)) return;
     if (status == 401) {
-      // Never present refused credentials pre-emptively: each costs a failed
-      // login on the phone.
-      if (sent_credentials_) ep_->auth = {};
+      // Never present refused credentials again, pre-emptively or not: each
+      // costs a failed login on the phone. (With detail_ set, the phone's
+      // challenge was unusable: that says nothing about the password.)
+      if (sent_credentials_) {
+        ep_->auth = {};
+        if (detail_.empty()) {
+          ep_->refused = EndpointState::Refusal{CredentialsHash(), Clock::now()};
+          outcome_.credentials_refused = true;
+        }
+      }
       if (detail_.empty()) {
         detail_ = credentials_.username.empty()
                       ? "the phone requires credentials and none are configured"

@@ -7,6 +7,9 @@
 //     while different phones run in parallel;
 //   - answers a 401 challenge (Digest preferred, else Basic) once, never in a
 //     loop, and then authenticates later requests to that phone pre-emptively;
+//   - once a phone refused a login, sends it nothing with those credentials
+//     for a while, not even the requests already queued behind the refused
+//     one: each would cost a failed login, and phones lock theirs after a few;
 //   - keeps one idle keep-alive connection per phone;
 //   - reports whether the request may have reached the phone, so the caller
 //     can decide whether a retry could act twice.
@@ -57,7 +60,12 @@ struct Outcome {
   std::string detail;         // one line for people; never contains credentials
   bool request_sent = false;  // whether the phone may have acted (matters for retries)
   int status = 0;             // HTTP status when the phone answered
-  std::string body;           // capped at Options::max_body_bytes
+  // The phone refused the credentials: it answered 401 to them, now or (with
+  // request_sent false, status 401) within Options::refused_holdoff. A 401
+  // without this means no credentials were configured, or the phone's
+  // challenge could not be answered (`detail` says why).
+  bool credentials_refused = false;
+  std::string body;  // capped at Options::max_body_bytes
   bool body_truncated = false;
   std::string location;  // Location header, if any
 };
@@ -74,6 +82,9 @@ class Client {
     // after a few seconds anyway.
     std::chrono::milliseconds idle_timeout{10000};
     size_t max_body_bytes = size_t{64} * 1024;
+    // After a phone refused a login, requests to it with the same credentials
+    // fail at once for this long (new credentials are tried).
+    std::chrono::milliseconds refused_holdoff{60000};
   };
 
   // Throws std::runtime_error when ca_file cannot be loaded (start-up only).

@@ -148,6 +148,7 @@ Commander::Commander(CommanderSettings settings)
   http_client::Client::Options phone_options;
   phone_options.max_queue_per_endpoint = static_cast<size_t>(settings_.max_queue_per_phone);
   phone_options.ca_file = settings_.ca_file;
+  phone_options.refused_holdoff = std::chrono::seconds(settings_.auth_holdoff_s);
   phones_ = std::make_unique<http_client::Client>(ioc_, phone_options);
 
   mqtt_client::Options mqtt_options;
@@ -187,7 +188,6 @@ Commander::Commander(CommanderSettings settings)
   PhoneControlService::Options service_options;
   service_options.instance = settings_.instance;
   service_options.phone_timeout = std::chrono::milliseconds(settings_.phone_timeout_ms);
-  service_options.auth_holdoff = std::chrono::seconds(settings_.auth_holdoff_s);
   service_ = std::make_unique<PhoneControlService>(
       service_options, *authorizer_, *registry_, *phones_, *request_log_, metrics_,
       [this](const v1::CommandResult& r) { PublishResult(r); });

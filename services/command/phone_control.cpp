@@ -95,6 +95,17 @@ absl::Status PhoneOutcomeStatus(const http_client::Outcome& o, const Resolved& p
           " requires a login and phonebus has none for it: add username and password "
           "to its inventory entry or to the inventory defaults");
     }
+    if (!o.credentials_refused) {  // the password was never put to the test
+      return absl::FailedPreconditionError(who +
+                                           " asks for a login phonebus cannot answer: " + o.detail);
+    }
+    if (!o.request_sent) {
+      return absl::UnauthenticatedError(
+          who +
+          " rejected phonebus's credentials recently and is not tried again with them for "
+          "a while, so that it does not lock its login (" +
+          o.detail + "); fix them in the inventory");
+    }
     return absl::UnauthenticatedError(
         who +
         " rejected phonebus's credentials (HTTP 401); fix them in the inventory. Not "
@@ -147,33 +158,6 @@ absl::StatusOr<const ApiClient*> PhoneControlService::Authorize(
                                {"error", std::string(client.status().message())}});
   }
   return client;
-}
-
-std::string PhoneControlService::CredentialKey(const Resolved& phone) {
-  return phone.site + "/" + phone.id + "/" +
-         std::to_string(std::hash<std::string>{}(phone.username + '\n' + phone.password));
-}
-
-std::optional<std::chrono::steady_clock::time_point> PhoneControlService::RecentlyRefused(
-    const Resolved& phone) {
-  if (phone.username.empty()) return std::nullopt;
-  std::lock_guard lock(refused_mu_);
-  const auto it = refused_.find(CredentialKey(phone));
-  if (it == refused_.end()) return std::nullopt;
-  if (std::chrono::steady_clock::now() - it->second > options_.auth_holdoff) {
-    refused_.erase(it);
-    return std::nullopt;
-  }
-  return it->second;
-}
-
-void PhoneControlService::NoteLogin(const Resolved& phone, bool refused) {
-  std::lock_guard lock(refused_mu_);
-  if (refused) {
-    refused_[CredentialKey(phone)] = std::chrono::steady_clock::now();
-  } else {
-    refused_.erase(CredentialKey(phone));
-  }
 }
 
 template <typename Request>
@@ -249,18 +233,6 @@ grpc::ServerUnaryReactor* PhoneControlService::Run(grpc::CallbackServerContext* 
           "too many requests within the idempotency window (--idempotency-max-entries); "
           "try again shortly"));
   }
-  if (const auto when = RecentlyRefused(*phone)) {
-    const auto ago =
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - *when);
-    Complete(reactor, result,
-             absl::UnauthenticatedError(
-                 "phone " + phone->id + " rejected phonebus's credentials " +
-                 std::to_string(ago.count()) +
-                 "s ago; not tried again for a while so that the phone does not lock its login: "
-                 "fix them in the inventory"),
-             claim, false);
-    return reactor;
-  }
   if (encoded->target.empty()) {  // the phone is already in the wanted state
     Complete(reactor, result, absl::OkStatus(), claim, true);
     return reactor;
@@ -285,9 +257,6 @@ void PhoneControlService::Send(grpc::ServerUnaryReactor* reactor,
               [this, reactor, result, claim = std::move(claim),
                phone = std::move(phone)](const http_client::Outcome& outcome) {
                 result->set_phone_status(outcome.status);
-                if (!phone.username.empty() && outcome.failure == http_client::Failure::kNone) {
-                  NoteLogin(phone, outcome.status == 401);
-                }
                 const absl::Status status = PhoneOutcomeStatus(outcome, phone);
                 if (!status.ok()) {
                   log::Warn("command failed", {{"command", result->command()},

@@ -8,10 +8,8 @@
 
 #include <chrono>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
 #include "absl/status/status.h"
 #include "auth.h"
@@ -35,9 +33,6 @@ class PhoneControlService final : public v1::PhoneControl::CallbackService {
   struct Options {
     std::string instance;
     std::chrono::milliseconds phone_timeout{5000};
-    // After a phone refused phonebus's credentials, commands to it fail at
-    // once for this long (phones lock their login after repeated failures).
-    std::chrono::milliseconds auth_holdoff{60000};
   };
   // Publishes a result on its device's command/result topic.
   using ResultSink = std::function<void(const v1::CommandResult&)>;
@@ -90,16 +85,8 @@ class PhoneControlService final : public v1::PhoneControl::CallbackService {
                                              std::string_view method,
                                              std::optional<std::string_view> site);
 
-  // Key of a phone with the credentials it was sent (hashed, never stored).
-  static std::string CredentialKey(const Resolved& phone);
-  // When the phone last refused these credentials, if within the hold-off.
-  std::optional<std::chrono::steady_clock::time_point> RecentlyRefused(const Resolved& phone);
-  void NoteLogin(const Resolved& phone, bool refused);
-
   const Options options_;
   const Authorizer& authorizer_;
-  std::mutex refused_mu_;
-  std::unordered_map<std::string, std::chrono::steady_clock::time_point> refused_;
   const Registry& registry_;
   http_client::Client& phones_;
   RequestLog& request_log_;

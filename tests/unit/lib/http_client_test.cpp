@@ -533,9 +533,10 @@ TEST_F(HttpClientTest, DigestIsPreferredOverBasic) {
   EXPECT_EQ(server.Requests()[1].authorization.rfind("Digest ", 0), 0u);
 }
 
-TEST_F(HttpClientTest, WrongPasswordIsTriedOnceAndNeverAgainPreemptively) {
+TEST_F(HttpClientTest, WrongPasswordIsTriedOnceThenNotAgainWithinTheHoldOff) {
   for (bool digest : {false, true}) {
     SCOPED_TRACE(digest ? "digest" : "basic");
+    client_.reset();  // a fresh client: the refusal below is remembered per client
     auto phone = std::make_shared<DigestPhone>();
     TestServer server(
         [phone, digest](const SeenRequest& r) { return digest ? (*phone)(r) : BasicPhone(r); });
@@ -543,16 +544,73 @@ TEST_F(HttpClientTest, WrongPasswordIsTriedOnceAndNeverAgainPreemptively) {
     auto outcome = Fetch(Local(server.Port()), "/", wrong);
     EXPECT_EQ(outcome.failure, Failure::kNone);
     EXPECT_EQ(outcome.status, 401);
+    EXPECT_TRUE(outcome.credentials_refused);
+    EXPECT_TRUE(outcome.request_sent);
     EXPECT_EQ(server.Requests().size(), 2u);
     EXPECT_EQ(outcome.detail.find("hunter2"), std::string::npos);
     EXPECT_FALSE(outcome.detail.empty());
 
-    // The refused password is not sent unasked next time.
+    // Within the hold-off the phone is not asked with them again at all.
     auto again = Fetch(Local(server.Port()), "/", wrong);
     EXPECT_EQ(again.status, 401);
+    EXPECT_TRUE(again.credentials_refused);
+    EXPECT_FALSE(again.request_sent);
+    EXPECT_NE(again.detail.find("refused these credentials"), std::string::npos) << again.detail;
+    EXPECT_EQ(server.Requests().size(), 2u);
+
+    // New credentials are tried, and the refused ones were not kept to send unasked.
+    auto right = Fetch(Local(server.Port()), "/", kAdmin);
+    EXPECT_EQ(right.status, 200) << right.detail;
     ASSERT_EQ(server.Requests().size(), 4u);
     EXPECT_TRUE(server.Requests()[2].authorization.empty());
   }
+}
+
+TEST_F(HttpClientTest, RequestsQueuedBehindARefusedLoginAreNotSent) {
+  // A burst of commands to a phone with a wrong password: only the first may cost a failed
+  // login, or the phone locks it.
+  TestServer server([](const SeenRequest& r) {
+    auto reply = BasicPhone(r);
+    reply.delay = 100ms;  // so the others are queued before the refusal
+    return reply;
+  });
+  const Credentials wrong{"admin", "hunter2-wrong"};
+  std::vector<std::future<Outcome>> outcomes;
+  for (int i = 0; i < 5; ++i) outcomes.push_back(Start(Local(server.Port()), "/", wrong));
+  int sent = 0;
+  for (auto& f : outcomes) {
+    const auto o = f.get();
+    EXPECT_EQ(o.status, 401);
+    EXPECT_TRUE(o.credentials_refused);
+    sent += o.request_sent ? 1 : 0;
+  }
+  EXPECT_EQ(sent, 1);
+  EXPECT_EQ(server.Requests().size(), 2u);  // the first's challenge and its one answer
+}
+
+TEST_F(HttpClientTest, TheRefusalIsForgottenAfterTheHoldOff) {
+  Client::Options options;
+  options.refused_holdoff = 200ms;
+  GetClient(options);
+  TestServer server(BasicPhone);
+  const Credentials wrong{"admin", "hunter2-wrong"};
+  EXPECT_TRUE(Fetch(Local(server.Port()), "/", wrong).credentials_refused);
+  EXPECT_EQ(server.Requests().size(), 2u);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_TRUE(Fetch(Local(server.Port()), "/", wrong).request_sent);
+  EXPECT_EQ(server.Requests().size(), 4u);
+}
+
+TEST_F(HttpClientTest, AnUnusableChallengeIsNotARefusal) {
+  TestServer server([](const SeenRequest&) { return Challenge("Negotiate"); });
+  auto outcome = Fetch(Local(server.Port()), "/", kAdmin);
+  EXPECT_EQ(outcome.status, 401);
+  EXPECT_FALSE(outcome.credentials_refused);
+  EXPECT_NE(outcome.detail.find("not supported"), std::string::npos) << outcome.detail;
+  // The password was never sent, so nothing holds the next request back.
+  EXPECT_TRUE(Fetch(Local(server.Port()), "/", kAdmin).request_sent);
+  EXPECT_EQ(server.Requests().size(), 2u);
+  EXPECT_TRUE(server.Requests()[1].authorization.empty());
 }
 
 TEST_F(HttpClientTest, NoCredentialsMeansTheChallengeIsTheOutcome) {
