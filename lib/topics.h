@@ -12,8 +12,9 @@
 
 namespace phonebus::topics {
 
-// Makes a value safe as one topic level: '+', '#', '/' and control characters
-// (NUL included) become '_'; an empty value becomes "_".
+// Makes a value safe as one topic level: '+', '#', '/', control characters
+// (C0 with NUL, DEL, C1), Unicode non-characters and malformed UTF-8 become
+// '_'; an empty value becomes "_"; at most 256 bytes are kept.
 std::string Segment(std::string_view value);
 
 // The {device_id} of a phone with a MAC: "00:15:65:AA:BB:CC", "0015.65aa.bbcc",

@@ -148,6 +148,34 @@ TEST_F(AdapterTest, YealinkIncomingCallReachesSubscriberAsTypedEvent) {
   EXPECT_EQ(state.active_calls(0).call_id(), "1234");
 }
 
+// mosquitto closes the connection over a topic with a C1 control or a Unicode non-character.
+// A device id with one was once answered 200 and then sent again after every reconnect,
+// forever, and every event queued behind it waited.
+TEST_F(AdapterTest, ADeviceIdTheBrokerWouldRefuseDoesNotStopTheQueue) {
+  Subscriber sub(broker_.uri(), "phonebus/v1/hq/#");
+  Adapter adapter(TestSettings(broker_, dir_.path()));
+  adapter.Start();
+  const auto port = adapter.endpoint().port();
+  std::set<std::string> acked;
+  for (const char* id : {"%85", "a%C2%85b", "%EF%BF%BF", "%EF%B7%90", "x%92y", "%7F"}) {
+    const auto r = HttpGet(port, kAt + "/softphone?action=incoming&device=" + id);
+    ASSERT_EQ(r.status, 200) << id << ": " << r.body;
+    acked.insert(AckedId(r));
+  }
+  const auto r = HttpGet(port, kAt + "/yealink/incoming_call?mac=001565aabbcc&call_id=1");
+  ASSERT_EQ(r.status, 200) << r.body;
+  acked.insert(AckedId(r));
+  ExpectAllArrive(sub, acked);
+  // Each id as a topic level, with what the broker refuses made '_'.
+  std::set<std::string> devices;
+  for (const auto& m : sub.messages()) {
+    const std::string_view prefix = "phonebus/v1/hq/device/";
+    if (!m.topic.starts_with(prefix) || m.topic.find("/event/") == std::string::npos) continue;
+    devices.insert(m.topic.substr(prefix.size(), m.topic.find("/event/") - prefix.size()));
+  }
+  EXPECT_EQ(devices, (std::set<std::string>{"_", "a_b", "x_y", "001565aabbcc"}));
+}
+
 TEST_F(AdapterTest, DndAndCallEndUpdateRetainedState) {
   Adapter adapter(TestSettings(broker_, dir_.path()));
   adapter.Start();
