@@ -207,12 +207,16 @@ void ActionUrlHandler::Route(std::string_view path, std::string_view query,
          request, reply);
 }
 
-std::string ActionUrlHandler::Encode(const google::protobuf::Message& message) const {
+absl::StatusOr<std::string> ActionUrlHandler::Encode(
+    const google::protobuf::Message& message) const {
   std::string out;
   if (settings_.mqtt.json()) {
     google::protobuf::util::JsonPrintOptions options;
     options.preserve_proto_field_names = true;
-    (void)google::protobuf::util::MessageToJsonString(message, &out, options);
+    if (auto printed = google::protobuf::util::MessageToJsonString(message, &out, options);
+        !printed.ok()) {
+      return absl::InvalidArgumentError(std::string(printed.message()));
+    }
   } else {
     message.SerializeToString(&out);
   }
@@ -256,13 +260,19 @@ void ActionUrlHandler::HandleEvent(std::string_view family, std::string_view eve
   v1::PhoneEvent& event = *parsed;
   Normalize({settings_.site, request.peer_ip, received_at, *query}, &event);
 
+  auto payload = Encode(event);
+  if (!payload.ok()) {
+    return Reject("bad_event", 400,
+                  "cannot encode the event: " + std::string(payload.status().message()), request,
+                  reply);
+  }
   const std::string kind = topics::KindName(event.kind());
   const int64_t accepted_us = NowMicros(received_at);
   std::vector<std::string> records;
   records.reserve(2);
   records.push_back(
       outbox::EncodeRecord({{topics::Event(event.site(), event.device().id(), event.kind()),
-                             Encode(event),
+                             *std::move(payload),
                              1,
                              false,
                              content_type_,
@@ -280,8 +290,10 @@ void ActionUrlHandler::HandleEvent(std::string_view family, std::string_view eve
     std::string state_topic;
     if (state) {
       state_topic = topics::State(event.site(), event.device().id());
-      // Protobuf payloads are the bytes Fold made already.
-      std::string payload = settings_.mqtt.json() ? Encode(state->message) : state->bytes;
+      // Protobuf payloads are the bytes Fold made already. The state holds only
+      // values that encoded as events before, so its JSON cannot fail either.
+      std::string payload =
+          settings_.mqtt.json() ? Encode(state->message).value_or("{}") : state->bytes;
       records.push_back(outbox::EncodeRecord({{state_topic,
                                                std::move(payload),
                                                1,

@@ -53,7 +53,9 @@ class ActionUrlHandler {
                    const http_server::Request& request, const http_server::Reply& reply);
   void Reject(std::string_view reason, unsigned status, std::string text,
               const http_server::Request& request, const http_server::Reply& reply);
-  std::string Encode(const google::protobuf::Message& message) const;
+  // The payload as --payload-format says. Protobuf's JSON printer refuses a
+  // timestamp or duration outside its range (leaving half a document).
+  absl::StatusOr<std::string> Encode(const google::protobuf::Message& message) const;
   // phonebus_events_total{family, kind}, looked up once per label pair: no
   // lock or label strings per event.
   metrics::Counter& EventCounter(std::string_view family, v1::EventKind kind,

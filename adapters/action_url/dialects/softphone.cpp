@@ -91,7 +91,8 @@ std::optional<google::protobuf::Timestamp> ParseTime(std::optional<std::string_v
   if (!((s[13] == '-' && s[16] == '-') || (s[13] == ':' && s[16] == ':'))) return std::nullopt;
   const int year = Digits(s, 0, 4), month = Digits(s, 5, 2), day = Digits(s, 8, 2);
   const int hour = Digits(s, 11, 2), minute = Digits(s, 14, 2), second = Digits(s, 17, 2);
-  if (year < 0 || month < 0 || day < 0 || hour < 0 || hour > 23 || minute < 0 || minute > 59 ||
+  // Year 0 is outside protobuf's Timestamp range (0001-9999), which its JSON refuses.
+  if (year < 1 || month < 0 || day < 0 || hour < 0 || hour > 23 || minute < 0 || minute > 59 ||
       second < 0 || second > 59) {
     return std::nullopt;
   }
@@ -109,7 +110,12 @@ std::optional<int64_t> ParseSeconds(std::optional<std::string_view> value) {
   if (!value) return std::nullopt;
   int64_t n = 0;
   const auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
-  if (ec != std::errc() || end != value->data() + value->size() || n < 0) return std::nullopt;
+  // Past protobuf's Duration range (10,000 years), which its JSON refuses.
+  constexpr int64_t kMaxDurationSeconds = 315'576'000'000;
+  if (ec != std::errc() || end != value->data() + value->size() || n < 0 ||
+      n > kMaxDurationSeconds) {
+    return std::nullopt;
+  }
   return n;
 }
 

@@ -289,6 +289,8 @@ INSTANTIATE_TEST_SUITE_P(
                     TimeCase{"space_raw", "2019-03-25 10-34-22", 1553510062},
                     TimeCase{"leap_day", "2024-02-29T23-59-59", 1709251199},
                     TimeCase{"epoch", "1970-01-01T00-00-00", 0},
+                    TimeCase{"first_timestamp", "0001-01-01T00-00-00", -62135596800},
+                    TimeCase{"year_0_beyond_timestamp", "0000-01-01T00-00-00", std::nullopt},
                     TimeCase{"not_a_leap_day", "2019-02-29T10-34-22", std::nullopt},
                     TimeCase{"month_13", "2019-13-01T10-34-22", std::nullopt},
                     TimeCase{"hour_24", "2019-03-25T24-00-00", std::nullopt},
@@ -301,8 +303,15 @@ INSTANTIATE_TEST_SUITE_P(
                     TimeCase{"unsubstituted", "<$call_created_time>", std::nullopt}),
     [](const testing::TestParamInfo<TimeCase>& info) { return std::string(info.param.title); });
 
+TEST(SoftphoneParseTest, TheLongestDurationProtobufTakesIsKept) {
+  const auto event = ParseTarget("/softphone?action=connected&call_duration_seconds=315576000000");
+  ASSERT_TRUE(event.ok()) << event.status();
+  EXPECT_EQ(event->call().duration().seconds(), 315576000000);
+}
+
 TEST(SoftphoneParseTest, MalformedDurationIsIgnored) {
-  for (const std::string_view value : {"abc", "-5", "7s", "1e3"}) {
+  // The last is past protobuf's Duration range, which its JSON printer refuses.
+  for (const std::string_view value : {"abc", "-5", "7s", "1e3", "315576000001"}) {
     const auto event =
         ParseTarget("/softphone?action=connected&call_duration_seconds=" + std::string(value));
     ASSERT_TRUE(event.ok()) << event.status();
