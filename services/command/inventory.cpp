@@ -124,9 +124,15 @@ absl::Status ReadCredentials(Entry& e, const SecretSources& secrets, std::string
   return absl::OkStatus();
 }
 
-// "host:port", "[v6]:port", "host" or "[v6]" (port from the scheme).
-absl::Status ParseAddress(const std::string& where, const std::string& address, bool https,
+// "host:port", "[v6]:port", "host" or "[v6]" (port 0: decided at resolution).
+absl::Status ParseAddress(const std::string& where, const std::string& address,
                           InventoryDevice& d) {
+  // Checked first, and the value never repeated: what precedes an '@' is a password.
+  if (address.find('@') != std::string::npos) {
+    return Bad(where,
+               "must not hold credentials (user:password@): give them as username and "
+               "password, password_env or password_file");
+  }
   std::string host = address;
   std::string port;
   if (!address.empty() && address.front() == '[') {
@@ -149,10 +155,7 @@ absl::Status ParseAddress(const std::string& where, const std::string& address, 
     return Bad(where, "\"" + address + "\" is not host:port");
   }
   d.host = host;
-  if (port.empty()) {
-    d.port = https ? 443 : 80;
-    return absl::OkStatus();
-  }
+  if (port.empty()) return absl::OkStatus();  // the defaults', else the scheme's
   int n = 0;
   for (const char c : port) {
     if (c < '0' || c > '9' || n > 65535) return Bad(where, "port \"" + port + "\" is not a number");
@@ -210,11 +213,11 @@ absl::StatusOr<InventoryDevice> ParseDevice(const json& j, const std::string& wh
 
   PHONEBUS_ASSIGN(https, e.Bool("https"));
   PHONEBUS_ASSIGN(tls_verify, e.Bool("tls_verify"));
-  d.https = https.value_or(false);
-  d.tls_verify = tls_verify.value_or(true);
+  d.https = https;
+  d.tls_verify = tls_verify;
   PHONEBUS_ASSIGN(address, e.String("address"));
   if (address) {
-    if (auto s = ParseAddress(e.Where("address"), *address, d.https, d); !s.ok()) return s;
+    if (auto s = ParseAddress(e.Where("address"), *address, d); !s.ok()) return s;
   }
 
   if (auto s = ReadCredentials(e, secrets, d.username, d.password); !s.ok()) return s;

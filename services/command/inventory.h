@@ -32,10 +32,12 @@ struct InventoryDevice {
   std::string vendor;  // lower case: yealink, snom, softphone, or a brand with a form rule
   std::string model;
   std::string firmware;
-  std::string host;  // empty: use the address the phone reports on the bus
+  // Unset here (empty, 0, nullopt): the matching defaults' value, else the
+  // address the phone reports on the bus, 80 or 443, HTTP, verified TLS.
+  std::string host;
   uint16_t port = 0;
-  bool https = false;
-  bool tls_verify = true;  // false for phones with self-signed certificates
+  std::optional<bool> https;
+  std::optional<bool> tls_verify;  // false for phones with self-signed certificates
   std::string username;
   std::string password;
   std::vector<std::string> accounts;  // "account" and/or "accounts"

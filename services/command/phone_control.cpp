@@ -71,6 +71,11 @@ absl::Status PhoneOutcomeStatus(const http_client::Outcome& o, const Resolved& p
     case http_client::Failure::kQueueFull:
       return absl::UnavailableError(who + " has too many commands waiting; try again shortly");
     case http_client::Failure::kConnect:
+      if (o.request_sent) {  // UNAVAILABLE reads as "safe to retry": say that it may not be
+        return absl::UnavailableError(who + " dropped the connection after the command was sent (" +
+                                      o.detail +
+                                      "); the command may or may not have been carried out");
+      }
       return absl::UnavailableError(who + " is unreachable: " + o.detail);
     case http_client::Failure::kTimeout:
       if (o.request_sent) {

@@ -181,16 +181,20 @@ void Registry::Store(Entries::iterator it, v1::DeviceState* learned) {
   }
 }
 
+// A learned device's key: a MAC id in any spelling is one device, for Learn and Forget alike.
+std::string Registry::LearnedKey(std::string_view site, std::string_view id) const {
+  const std::string mac = topics::NormalizeMac(id);
+  return Key(SiteOf(site), mac.empty() ? id : std::string_view(mac));
+}
+
 void Registry::Learn(v1::DeviceState state) {
-  const std::string site = SiteOf(state.site());
-  const std::string mac = topics::NormalizeMac(state.device().id());
-  const std::string key = Key(site, mac.empty() ? state.device().id() : mac);
+  const std::string key = LearnedKey(state.site(), state.device().id());
   std::unique_lock lock(mu_);
   Store(entries_.try_emplace(key).first, &state);
 }
 
 void Registry::Forget(std::string_view site, std::string_view id) {
-  const std::string key = Key(SiteOf(site), id);
+  const std::string key = LearnedKey(site, id);
   std::unique_lock lock(mu_);
   const auto it = entries_.find(key);
   if (it == entries_.end()) return;
@@ -290,15 +294,13 @@ absl::StatusOr<Resolved> Registry::ResolveEntry(const Entries::value_type& entry
   if (inv) {
     r.host = inv->host;
     r.port = inv->port;
-    r.https = inv->https;
-    r.tls_verify = inv->tls_verify;
     r.username = inv->username;
     r.password = inv->password;
-  } else if (defaults) {
-    r.https = defaults->https;
-    r.tls_verify = defaults->tls_verify;
   }
-  // What an inventory entry leaves unset comes from the defaults too.
+  // What an inventory entry leaves unset comes from the defaults: HTTPS above
+  // all, or their credentials would go out in clear.
+  r.https = inv && inv->https ? *inv->https : defaults && defaults->https;
+  r.tls_verify = inv && inv->tls_verify ? *inv->tls_verify : !defaults || defaults->tls_verify;
   if (defaults) {
     if (r.username.empty()) r.username = defaults->username, r.password = defaults->password;
     if (r.port == 0) r.port = defaults->port;

@@ -110,6 +110,7 @@ class Registry {
            NameHash name_hash);
 
   std::string SiteOf(std::string_view site) const;
+  std::string LearnedKey(std::string_view site, std::string_view id) const;
   // The entry named by id or account, or an error status.
   absl::StatusOr<EntryRef> Find(const std::string& site, std::string_view device) const;
   // Replaces what the entry learned (nullptr: nothing) and keeps its form and index current.

@@ -64,12 +64,28 @@ TEST(Inventory, NormalizesMacIdsAndAddresses) {
   EXPECT_EQ(inv->devices[0].vendor, "yealink");
   EXPECT_EQ(inv->devices[0].host, "::1");
   EXPECT_EQ(inv->devices[0].port, 8443);
-  EXPECT_TRUE(inv->devices[0].https);
+  EXPECT_EQ(inv->devices[0].https, true);
   EXPECT_EQ(inv->devices[1].id, "001565aabbcd");
   EXPECT_EQ(inv->devices[1].site, "hq");
-  EXPECT_EQ(inv->devices[1].port, 80);
-  EXPECT_EQ(inv->devices[2].port, 443);
-  EXPECT_FALSE(inv->devices[2].tls_verify);
+  // Left unset, to come from the defaults (or 80/443, HTTP) when the device is resolved.
+  EXPECT_EQ(inv->devices[1].port, 0);
+  EXPECT_EQ(inv->devices[1].https, std::nullopt);
+  EXPECT_EQ(inv->devices[1].tls_verify, std::nullopt);
+  EXPECT_EQ(inv->devices[2].port, 0);
+  EXPECT_EQ(inv->devices[2].tls_verify, false);
+}
+
+TEST(Inventory, AnAddressWithCredentialsIsRefusedWithoutRepeatingThem) {
+  for (const char* address : {"admin:secret-a@10.0.0.7", "admin:secret-a@10.0.0.7:80", "u@h"}) {
+    auto inv =
+        ParseInventory(std::string(R"({"devices": [{"id": "x", "vendor": "snom", "address": ")") +
+                           address + R"("}]})",
+                       "default", Fake({}));
+    ASSERT_FALSE(inv.ok()) << address;
+    const std::string message(inv.status().message());
+    EXPECT_EQ(message.rfind("devices[0].address: must not hold credentials", 0), 0u) << message;
+    EXPECT_EQ(message.find("secret-a"), std::string::npos) << message;
+  }
 }
 
 TEST(Inventory, ReadsPasswordFiles) {

@@ -91,6 +91,35 @@ TEST(Registry, InventoryDeviceWithoutAddressWaitsForTheBus) {
   EXPECT_EQ(p->target.form.name, "snom");
 }
 
+TEST(Registry, AnInventoryEntryTakesHttpsFromTheDefaultsUnlessItSaysOtherwise) {
+  // Credentials from HTTPS defaults must not go out over HTTP for an entry that names none.
+  auto r = Make(R"({
+    "devices": [
+      {"id": "000413aabbcc", "vendor": "snom", "model": "D785"},
+      {"id": "000413aabbcd", "vendor": "snom", "address": "10.0.0.8", "https": false},
+      {"id": "000413aabbce", "vendor": "snom", "address": "10.0.0.9:8443", "tls_verify": true}
+    ],
+    "defaults": [{"vendor": "snom", "https": true, "tls_verify": false,
+                  "username": "admin", "password": "secret-s"}]
+  })");
+  r->Learn(State("default", "000413aabbcc", v1::VENDOR_SNOM, "10.0.0.7"));
+  auto p = r->Resolve("", "000413aabbcc");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(p->https);
+  EXPECT_FALSE(p->tls_verify);
+  EXPECT_EQ(p->port, 443);
+  EXPECT_EQ(p->password, "secret-s");
+  p = r->Resolve("", "000413aabbcd");  // says http: it wins
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_FALSE(p->https);
+  EXPECT_EQ(p->port, 80);
+  p = r->Resolve("", "000413aabbce");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(p->https);
+  EXPECT_TRUE(p->tls_verify);
+  EXPECT_EQ(p->port, 8443);
+}
+
 TEST(Registry, TakesOnlyAnIpAddressAPhoneReportsItself) {
   auto r = Make(kInventory);
   r->Learn(State("default", "000413999999", v1::VENDOR_SNOM, "evil.example"));
@@ -143,6 +172,15 @@ TEST(Registry, LearnsDevicesFromTheBusAndFollowsTheirIp) {
   r->Forget("default", "000413112233");
   EXPECT_EQ(r->Resolve("", "000413112233").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(r->Resolve("", "3004").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(Registry, ClearingATopicSpelledAsAnUpperCaseMacForgetsWhatItTaught) {
+  // A softphone's id is whatever its template says: the topic keeps that spelling.
+  auto r = Make(kInventory);
+  r->Learn(State("default", "0050569A1B2C", v1::VENDOR_SOFTPHONE, "10.0.0.50"));
+  ASSERT_TRUE(r->Resolve("", "0050569a1b2c").ok());
+  r->Forget("default", "0050569A1B2C");
+  EXPECT_EQ(r->Resolve("", "0050569a1b2c").status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST(Registry, AnAccountOnTwoDevicesIsAmbiguous) {
