@@ -24,6 +24,9 @@ int64_t NowMicros(std::chrono::system_clock::time_point t) {
 // One answer for every request that is not admitted, whatever the reason, so a
 // prober learns nothing about secrets, paths or the allow-list.
 constexpr std::string_view kForbidden = "forbidden";
+// Sources whose last request RepeatFilter keeps: a big site's phones, at a
+// few hundred bytes each.
+constexpr size_t kMaxRepeatSources = 20000;
 
 cidr::AllowList AllowListOf(const AdapterSettings& settings) {
   auto list = cidr::AllowList::Parse(settings.allow_sources);
@@ -94,7 +97,12 @@ ActionUrlHandler::ActionUrlHandler(const AdapterSettings& settings, outbox::Outb
       content_type_(mqtt_client::ContentType(settings.mqtt)),
       secrets_(settings.url_secrets),
       allowed_(AllowListOf(settings)),
-      failures_(LimiterOptions(settings)) {
+      failures_(LimiterOptions(settings)),
+      repeats_(std::make_shared<RepeatFilter>(std::chrono::milliseconds(settings.repeat_window_ms),
+                                              kMaxRepeatSources)),
+      repeated_(registry.AddCounter(
+          "phonebus_repeats_total",
+          "Action URLs a phone fired twice in a row, answered with the first event id")) {
   if (secrets_.empty() && !settings.insecure_no_url_secret) {
     throw std::runtime_error(
         "--url-secret-file: Action URLs need a secret (or --insecure-no-url-secret)");
@@ -244,6 +252,11 @@ void ActionUrlHandler::HandleEvent(std::string_view family, std::string_view eve
                                    std::string_view raw_query, const http_server::Request& request,
                                    const http_server::Reply& reply) {
   const auto received_at = std::chrono::system_clock::now();
+  const auto now = RepeatFilter::Clock::now();
+  if (auto first = repeats_->Repeat(request.peer_ip, request.target, now)) {
+    repeated_.With({}).Inc();
+    return reply({200, "ok " + *first});
+  }
   auto query = url::ParseQuery(raw_query);
   if (!query.ok()) {
     return Reject("bad_query", 400, "bad query: " + std::string(query.status().message()), request,
@@ -307,9 +320,11 @@ void ActionUrlHandler::HandleEvent(std::string_view family, std::string_view eve
     metrics::Counter* accepted = &EventCounter(family, event.kind(), kind);
     appended = outbox_.Append(
         records,
-        [answer, accepted, id = event.event_id()](const absl::Status& durable) {
+        [answer, accepted, id = event.event_id(), repeats = repeats_, source = request.peer_ip,
+         target = std::string(request.target), now](const absl::Status& durable) {
           if (durable.ok()) {
             accepted->Inc();
+            repeats->Accepted(source, target, id, now);
             return answer->Send({200, "ok " + id});
           }
           // Written but the fsync failed: the event may still be published.

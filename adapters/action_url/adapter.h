@@ -23,6 +23,7 @@
 #include "mqtt_client.h"
 #include "outbox.h"
 #include "outbox_publisher.h"
+#include "repeat_filter.h"
 #include "tls_files.h"
 #include "url_secret.h"
 
@@ -75,6 +76,9 @@ class ActionUrlHandler {
   const UrlSecrets secrets_;
   const cidr::AllowList allowed_;
   FailureLimiter failures_;
+  // Shared with the outbox's durability callbacks, which may outlive a request.
+  const std::shared_ptr<RepeatFilter> repeats_;
+  metrics::Family<metrics::Counter>& repeated_;
 
   std::atomic<bool> refusing_{false};  // the last append failed: logged once until one succeeds
   std::mutex state_mu_;                // orders state folding with outbox appends

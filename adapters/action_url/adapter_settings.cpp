@@ -63,6 +63,10 @@ void AddSettings(CLI::App& app, AdapterSettings& s) {
   Add(app, "--refuse-for-s", s.refuse_for_s,
       "How long an address that kept failing is refused (429)")
       ->check(CLI::Range(1, 86400));
+  Add(app, "--repeat-window-ms", s.repeat_window_ms,
+      "A phone's Action URL repeated byte for byte right after itself within this is the same "
+      "event fired twice: answered with the first event id, not published again (0: off)")
+      ->check(CLI::Range(0, 60000));
   Add(app, "--tls-listen", s.tls_listen,
       "Address for HTTPS Action URLs, health and metrics (host:port); none if empty");
   Add(app, "--tls-cert-file", s.tls_cert_file,

@@ -40,6 +40,8 @@ struct AdapterSettings {
   int refuse_after_failures = 10;
   int failure_window_s = 60;
   int refuse_for_s = 300;
+  // The same Action URL again from the same source within this is a repeat (RepeatFilter).
+  int repeat_window_ms = 3000;
   // HTTPS: a second listener, so phones without TLS keep using --listen.
   std::string tls_listen;
   std::string tls_cert_file;

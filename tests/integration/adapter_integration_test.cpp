@@ -176,6 +176,32 @@ TEST_F(AdapterTest, ADeviceIdTheBrokerWouldRefuseDoesNotStopTheQueue) {
   EXPECT_EQ(devices, (std::set<std::string>{"_", "a_b", "x_y", "001565aabbcc"}));
 }
 
+// PROTOCOLS.md 1.1: "the same event can arrive twice".
+TEST_F(AdapterTest, AnActionUrlFiredTwiceIsOneEvent) {
+  Subscriber sub(broker_.uri(), "phonebus/v1/hq/device/+/event/+");
+  Adapter adapter(TestSettings(broker_, dir_.path()));
+  adapter.Start();
+  const auto port = adapter.endpoint().port();
+  const std::string ring = kAt + "/yealink/incoming_call?mac=001565aabbcc&call_id=77";
+  const auto first = HttpGet(port, ring);
+  const auto again = HttpGet(port, ring);
+  ASSERT_EQ(first.status, 200) << first.body;
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(AckedId(again), AckedId(first));
+  // Off hook, on hook, off hook: the last is not a repeat of the one before it.
+  std::set<std::string> acked = {AckedId(first)};
+  for (const char* e : {"off_hook", "on_hook", "off_hook"}) {
+    const auto r = HttpGet(port, kAt + "/yealink/" + e + "?mac=001565aabbcc");
+    ASSERT_EQ(r.status, 200) << r.body;
+    acked.insert(AckedId(r));
+  }
+  EXPECT_EQ(acked.size(), 4u);
+  ExpectAllArrive(sub, acked);
+  std::this_thread::sleep_for(500ms);  // a second copy of the ring would be here by now
+  EXPECT_EQ(sub.messages().size(), 4u);
+  EXPECT_NE(HttpGet(port, "/metrics").body.find("\nphonebus_repeats_total 1"), std::string::npos);
+}
+
 TEST_F(AdapterTest, DndAndCallEndUpdateRetainedState) {
   Adapter adapter(TestSettings(broker_, dir_.path()));
   adapter.Start();
