@@ -131,7 +131,8 @@ Commander::Commander(CommanderSettings settings)
   }
   const size_t listed = inventory.devices.size();
   auto registry = Registry::Create(std::move(inventory), std::move(forms), settings_.site,
-                                   settings_.max_number_length);
+                                   settings_.max_number_length, Registry::DefaultNameHash,
+                                   settings_.phone_networks);
   if (!registry.ok()) {
     throw std::runtime_error("--inventory " + settings_.inventory + ": " +
                              std::string(registry.status().message()));

@@ -40,6 +40,11 @@ void AddSettings(CLI::App& app, CommanderSettings& s) {
       ->check(CLI::Range(1000, 100000000));
   Add(app, "--max-number-length", s.max_number_length, "Longest number Dial and Transfer take")
       ->check(CLI::Range(1, 256));
+  Add(app, "--phone-networks", s.phone_networks,
+      "Networks (CIDR) an address a phone reports itself may be in; a learned device outside "
+      "them gets no command, nor phonebus's credentials, until the inventory gives its address. "
+      "Repeat or comma-separate; 0.0.0.0/0,::/0 for any")
+      ->delimiter(',');
   Add(app, "--ca-file", s.ca_file,
       "CA certificates for phones reached over HTTPS (default: the system store)");
   const std::string security = "gRPC security";
@@ -101,6 +106,9 @@ void Finish(CommanderSettings& s) {
                         "--tls-key-file, or --insecure-plaintext if a mesh or tunnel encrypts");
   }
   settings::ParseHostPort("--metrics-listen", s.metrics_listen);
+  if (auto list = cidr::AllowList::Parse(s.phone_networks); !list.ok()) {
+    throw CLI::ValidationError("--phone-networks", std::string(list.status().message()));
+  }
   settings::Finish(s.mqtt);
   if (s.site.empty() || s.site.find_first_of("+#/") != std::string::npos) {
     throw CLI::ValidationError("--site", "must be non-empty without '+', '#' or '/'");

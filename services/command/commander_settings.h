@@ -3,7 +3,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "cidr.h"
 #include "settings.h"
 
 namespace phonebus::command {
@@ -27,6 +29,9 @@ struct CommanderSettings {
   int idempotency_max_entries = 1000000;
   int max_number_length = 32;
   std::string ca_file;
+  // Where an address a phone reports itself may be: commands, and with them
+  // credentials, go to a learned address only inside these (cidr.h).
+  std::vector<std::string> phone_networks = cidr::LocalRanges();
   // Who may call (auth.h). Required unless insecure_no_auth, which only a
   // loopback --listen allows.
   std::string tokens_file;

@@ -92,19 +92,23 @@ uint64_t Registry::DefaultNameHash(std::string_view site, std::string_view name)
 }
 
 Registry::Registry(Inventory inventory, CommandForms forms, std::string default_site,
-                   int max_number_length, NameHash name_hash)
+                   int max_number_length, NameHash name_hash, cidr::AllowList phone_networks)
     : inventory_(std::move(inventory)),
       forms_(std::move(forms)),
       default_site_(std::move(default_site)),
       max_number_length_(max_number_length),
-      name_hash_(name_hash) {}
+      name_hash_(name_hash),
+      phone_networks_(std::move(phone_networks)) {}
 
-absl::StatusOr<std::unique_ptr<Registry>> Registry::Create(Inventory inventory, CommandForms forms,
-                                                           std::string default_site,
-                                                           int max_number_length,
-                                                           NameHash name_hash) {
+absl::StatusOr<std::unique_ptr<Registry>> Registry::Create(
+    Inventory inventory, CommandForms forms, std::string default_site, int max_number_length,
+    NameHash name_hash, std::vector<std::string> phone_networks) {
+  auto networks =
+      cidr::AllowList::Parse(phone_networks.empty() ? cidr::LocalRanges() : phone_networks);
+  if (!networks.ok()) return networks.status();
   std::unique_ptr<Registry> r(new Registry(std::move(inventory), std::move(forms),
-                                           std::move(default_site), max_number_length, name_hash));
+                                           std::move(default_site), max_number_length, name_hash,
+                                           *std::move(networks)));
   r->pinned_forms_.resize(r->inventory_.devices.size());
   for (size_t i = 0; i < r->inventory_.devices.size(); ++i) {
     const InventoryDevice& d = r->inventory_.devices[i];
@@ -313,6 +317,14 @@ absl::StatusOr<Resolved> Registry::ResolveEntry(const Entries::value_type& entry
       return absl::FailedPreconditionError(
           "device " + r.id + " reported the address " + Quote(r.host) +
           ", which is not an IP address; give it an \"address\" in the inventory");
+    }
+    // Whoever can fire an Action URL names this address: credentials go only
+    // where phones may be.
+    if (!r.host.empty() && !phone_networks_.Allows(r.host)) {
+      return absl::FailedPreconditionError(
+          "device " + r.id + " reported the address " + r.host +
+          ", outside --phone-networks; give it an \"address\" in the inventory, or add its "
+          "network to --phone-networks");
     }
   }
   if (r.port == 0) r.port = r.https ? 443 : 80;

@@ -32,6 +32,7 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/status/statusor.h"
+#include "cidr.h"
 #include "command.h"
 #include "command_forms.h"
 #include "inventory.h"
@@ -61,10 +62,11 @@ class Registry {
   // `name_hash` keys the account index; tests pass one that collides.
   using NameHash = uint64_t (*)(std::string_view site, std::string_view name);
   static uint64_t DefaultNameHash(std::string_view site, std::string_view name);
-  static absl::StatusOr<std::unique_ptr<Registry>> Create(Inventory inventory, CommandForms forms,
-                                                          std::string default_site,
-                                                          int max_number_length = 32,
-                                                          NameHash name_hash = DefaultNameHash);
+  // `phone_networks`: where an address a phone reports itself may be (empty:
+  // cidr::LocalRanges()); the inventory's addresses are the administrator's.
+  static absl::StatusOr<std::unique_ptr<Registry>> Create(
+      Inventory inventory, CommandForms forms, std::string default_site, int max_number_length = 32,
+      NameHash name_hash = DefaultNameHash, std::vector<std::string> phone_networks = {});
 
   // A retained DeviceState arrived (or changed) on the bus.
   void Learn(v1::DeviceState state);
@@ -107,7 +109,7 @@ class Registry {
   using EntryRef = const Entries::value_type*;                // map nodes never move
 
   Registry(Inventory inventory, CommandForms forms, std::string default_site, int max_number_length,
-           NameHash name_hash);
+           NameHash name_hash, cidr::AllowList phone_networks);
 
   std::string SiteOf(std::string_view site) const;
   std::string LearnedKey(std::string_view site, std::string_view id) const;
@@ -130,6 +132,7 @@ class Registry {
   const std::string default_site_;
   const int max_number_length_;
   const NameHash name_hash_;
+  const cidr::AllowList phone_networks_;
   // The forms of inventory entries with a command_form, by index into inventory_.devices.
   std::vector<Form> pinned_forms_;
 

@@ -133,6 +133,29 @@ TEST(Registry, TakesOnlyAnIpAddressAPhoneReportsItself) {
   EXPECT_EQ(r->Resolve("a/b", "000413999999").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(Registry, AReportedAddressOutsideThePhoneNetworksGetsNoCommand) {
+  // Anyone who can fire an Action URL names the address: credentials must not follow it out.
+  auto r = Make(kInventory);
+  r->Learn(State("default", "000413999998", v1::VENDOR_SNOM, "203.0.113.9"));
+  auto p = r->Resolve("", "000413999998");
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(p.status().message().find("outside --phone-networks"), std::string::npos) << p.status();
+  // The inventory's own address is the administrator's, wherever it is.
+  r->Learn(State("default", "t38", v1::VENDOR_YEALINK, "203.0.113.38"));
+  EXPECT_TRUE(r->Resolve("", "t38").ok());
+
+  auto inv = ParseInventory(kInventory, "default", NoSecrets());
+  ASSERT_TRUE(inv.ok());
+  auto wide = Registry::Create(*std::move(inv), CommandForms::Defaults(), "default", 32,
+                               Registry::DefaultNameHash, {"203.0.113.0/24"});
+  ASSERT_TRUE(wide.ok()) << wide.status();
+  (*wide)->Learn(State("default", "000413999998", v1::VENDOR_SNOM, "203.0.113.9"));
+  EXPECT_TRUE((*wide)->Resolve("", "000413999998").ok());
+  (*wide)->Learn(State("default", "000413999997", v1::VENDOR_SNOM, "10.0.0.9"));
+  EXPECT_EQ((*wide)->Resolve("", "000413999997").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 TEST(Registry, InventoryAddressIsPinnedAgainstTheReportedIp) {
   auto r = Make(kInventory);
   r->Learn(State("default", "001565aabbcc", v1::VENDOR_YEALINK, "10.9.9.9", {"2002@pbx"}));
