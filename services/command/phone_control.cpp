@@ -92,7 +92,14 @@ absl::Status PhoneOutcomeStatus(const http_client::Outcome& o, const Resolved& p
       return absl::UnavailableError(who + " answered with something that is not HTTP: " + o.detail);
   }
   const int s = o.status;
-  if (s >= 200 && s < 400) return absl::OkStatus();  // SNOM answers 302 on success
+  if (CarriedOut(phone.target.form.family, s)) return absl::OkStatus();
+  if (s >= 300 && s < 400) {
+    const bool to_https = o.location.rfind("https:", 0) == 0;
+    return absl::FailedPreconditionError(
+        who + " redirected the command" + (o.location.empty() ? "" : " to " + o.location) +
+        " instead of carrying it out (HTTP " + std::to_string(s) + ")" +
+        (to_https ? ": set \"https\": true for it in the inventory" : ""));
+  }
   if (s == 401) {
     if (phone.username.empty()) {
       return absl::UnauthenticatedError(
@@ -247,7 +254,14 @@ grpc::ServerUnaryReactor* PhoneControlService::Run(grpc::CallbackServerContext* 
   if (ctx->deadline() != std::chrono::system_clock::time_point::max()) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         ctx->deadline() - std::chrono::system_clock::now());
-    deadline = std::max(std::chrono::milliseconds(1), std::min(deadline, left));
+    if (left.count() <= 0) {  // a command the caller no longer waits for is not sent
+      Complete(reactor, result,
+               absl::DeadlineExceededError(
+                   "the call's deadline passed before the command could be sent; nothing was sent"),
+               claim, false);
+      return reactor;
+    }
+    deadline = std::min(deadline, left);
   }
   Send(reactor, deadline, *std::move(phone), *std::move(encoded), claim, result);
   return reactor;

@@ -79,4 +79,9 @@ std::string_view RefusalRemedy(Family family) {
   return "allow the commander's address on the phone";
 }
 
+bool CarriedOut(Family family, int http_status) {
+  if (http_status >= 200 && http_status < 300) return true;
+  return family == Family::kSnom && http_status == 302;
+}
+
 }  // namespace phonebus::command

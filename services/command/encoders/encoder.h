@@ -29,6 +29,11 @@ absl::StatusOr<PhoneRequest> Encode(const Command& command, const Target& target
 // firmware keeps the list of hosts allowed to send commands.
 std::string_view RefusalRemedy(Family family);
 
+// Whether an HTTP status means the phone carried out the command: 2xx, and
+// for SNOM the redirect its command.htm answers with. Any other redirect (to
+// a login page, to HTTPS) means it did not.
+bool CarriedOut(Family family, int http_status);
+
 // A validated number as a query value: digits and '*' as they are, '#' as %23 (a raw '#' starts
 // the fragment and never reaches the phone), '+' as %2B (a raw '+' in a query reads as a space).
 std::string QueryNumber(std::string_view number);

@@ -680,6 +680,18 @@ TEST(FamilyNameTest, IsLowerCase) {
   EXPECT_STREQ(FamilyName(Family::kSoftphone), "softphone");
 }
 
+TEST(CarriedOutTest, TwoHundredsAndOnlySnomsOwnRedirect) {
+  for (const Family f : {Family::kYealink, Family::kSnom, Family::kSoftphone}) {
+    EXPECT_TRUE(CarriedOut(f, 200)) << FamilyName(f);
+    EXPECT_TRUE(CarriedOut(f, 204)) << FamilyName(f);
+    EXPECT_FALSE(CarriedOut(f, 301)) << FamilyName(f);  // e.g. to HTTPS: nothing was done
+    EXPECT_FALSE(CarriedOut(f, 401)) << FamilyName(f);
+  }
+  EXPECT_TRUE(CarriedOut(Family::kSnom, 302));  // command.htm's answer
+  EXPECT_FALSE(CarriedOut(Family::kYealink, 302));
+  EXPECT_FALSE(CarriedOut(Family::kSoftphone, 302));
+}
+
 TEST(QueryHelpersTest, EncodeWhatAQueryWouldMisread) {
   EXPECT_EQ(QueryNumber("+49*1#"), "%2B49*1%23");
   // Defensive: even unvalidated input cannot add a parameter or a key.
