@@ -14,10 +14,13 @@
 #include <optional>
 
 #include "log.h"
+#include "string_util.h"
 #include "tls_client.h"
 
 namespace phonebus::mqtt_client {
 namespace {
+
+using strings::Cat;
 
 // paho C leaves Nagle's algorithm on, so each small PUBLISH waits for the
 // previous one's ACK (and the peer's delayed ACK): tens of milliseconds per
@@ -47,27 +50,36 @@ void DisableNagleOnAllTcpSockets() {
 
 // What a refused connection means, in the operator's terms: paho's own
 // message for a refused login is a bare code.
-std::string ConnectFailure(const mqtt::exception& e, bool v5,
-                           const std::function<std::string()>& tls_error) {
+// Why a connect failed. A refused login is UNAUTHENTICATED, never retried by
+// whoever reads the code (a CLI exits 4 "fix your credentials", not 5 "try
+// again later"); everything else UNAVAILABLE.
+absl::Status ConnectFailure(const mqtt::exception& e, bool v5,
+                            const std::function<std::string()>& tls_error) {
+  constexpr std::string_view kPrefix = "cannot connect to MQTT broker: ";
   // paho reports a refused MQTT 5 CONNECT's reason code as the return code.
   const int rc = e.get_return_code();
   const int reason = e.get_reason_code() != 0 ? e.get_reason_code() : rc;
   // MQTT 5 CONNACK reason 0x86 / MQTT 3.1.1 return code 4; 0x87 / 5.
   if ((v5 && reason == 0x86) || (!v5 && rc == 4)) {
-    return "the broker refused the user name or password (--mqtt-username, "
-           "--mqtt-password-file)";
+    return absl::UnauthenticatedError(
+        Cat(kPrefix,
+            "the broker refused the user name or password (--mqtt-username, "
+            "--mqtt-password-file)"));
   }
   // mosquitto answers a wrong password with "not authorised".
   if ((v5 && reason == 0x87) || (!v5 && rc == 5)) {
-    return "the broker refused this client: wrong user name or password (--mqtt-username, "
-           "--mqtt-password-file), or a client certificate it does not accept";
+    return absl::UnauthenticatedError(
+        Cat(kPrefix,
+            "the broker refused this client: wrong user name or password (--mqtt-username, "
+            "--mqtt-password-file), or a client certificate it does not accept"));
   }
   if (const std::string tls = tls_error(); !tls.empty()) {
-    return "TLS with the broker failed: " + tls +
-           "; its certificate must chain to --mqtt-ca-file (or the system store) and name the "
-           "host of the broker URI";
+    return absl::UnavailableError(
+        Cat(kPrefix, "TLS with the broker failed: ", tls,
+            "; its certificate must chain to --mqtt-ca-file (or the system store) and name the "
+            "host of the broker URI"));
   }
-  return e.get_message() + " (" + std::to_string(rc) + ")";
+  return absl::UnavailableError(Cat(kPrefix, e.get_message(), " (", std::to_string(rc), ")"));
 }
 
 // The size of the PUBLISH packet `m` makes (MQTT 5 or 3.1.1), as a broker
@@ -188,9 +200,7 @@ class Client::Impl : public mqtt::callback, public mqtt::iaction_listener {
                               : 0;
     } catch (const mqtt::exception& e) {
       // Never echo the options: they hold the password.
-      return absl::UnavailableError(
-          "cannot connect to MQTT broker: " +
-          ConnectFailure(e, options_.mqtt.v5(), [this] { return TlsFailureThisOutage(); }));
+      return ConnectFailure(e, options_.mqtt.v5(), [this] { return TlsFailureThisOutage(); });
     }
     if (!options_.status_topic.empty()) {
       try {
