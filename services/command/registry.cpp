@@ -102,7 +102,7 @@ Registry::Registry(Inventory inventory, CommandForms forms, std::string default_
 
 absl::StatusOr<std::unique_ptr<Registry>> Registry::Create(
     Inventory inventory, CommandForms forms, std::string default_site, int max_number_length,
-    NameHash name_hash, std::vector<std::string> phone_networks) {
+    NameHash name_hash, const std::vector<std::string>& phone_networks) {
   auto networks =
       cidr::AllowList::Parse(phone_networks.empty() ? cidr::LocalRanges() : phone_networks);
   if (!networks.ok()) return networks.status();

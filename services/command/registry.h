@@ -66,7 +66,7 @@ class Registry {
   // cidr::LocalRanges()); the inventory's addresses are the administrator's.
   static absl::StatusOr<std::unique_ptr<Registry>> Create(
       Inventory inventory, CommandForms forms, std::string default_site, int max_number_length = 32,
-      NameHash name_hash = DefaultNameHash, std::vector<std::string> phone_networks = {});
+      NameHash name_hash = DefaultNameHash, const std::vector<std::string>& phone_networks = {});
 
   // A retained DeviceState arrived (or changed) on the bus.
   void Learn(v1::DeviceState state);
