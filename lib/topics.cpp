@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdint>
+
+#include "utf8.h"
 
 namespace phonebus::topics {
 namespace {
@@ -25,39 +26,10 @@ namespace {
 // over 65,535 bytes cannot be sent at all.
 constexpr size_t kMaxSegmentBytes = 256;
 
-// Length of the well-formed UTF-8 sequence at s[i] and its code point; 0 if there is none.
-size_t DecodeUtf8(std::string_view s, size_t i, uint32_t& cp) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  size_t len = 0;
-  if (c < 0x80) {
-    cp = c;
-    return 1;
-  }
-  if ((c & 0xE0) == 0xC0) {
-    len = 2, cp = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    len = 3, cp = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    len = 4, cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    const auto cc = static_cast<unsigned char>(s[i + k]);
-    if ((cc & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  const bool overlong =
-      (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
-  if (overlong || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) return 0;
-  return len;
-}
-
 // What MQTT brokers refuse in a topic (mosquitto closes the connection over it, and the
 // message would be sent again after every reconnect): control characters, C0 and C1, and
 // Unicode non-characters. Plus the topic syntax's own '+', '#' and '/'.
-bool Unsafe(uint32_t cp) {
+bool Unsafe(char32_t cp) {
   return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || (cp >= 0xFDD0 && cp <= 0xFDEF) ||
          (cp & 0xFFFE) == 0xFFFE || cp == '+' || cp == '#' || cp == '/';
 }
@@ -69,8 +41,8 @@ std::string Segment(std::string_view value) {
   std::string out;
   out.reserve(std::min(value.size(), kMaxSegmentBytes));
   for (size_t i = 0; i < value.size();) {
-    uint32_t cp = 0;
-    const size_t len = DecodeUtf8(value, i, cp);
+    char32_t cp = 0;
+    const size_t len = utf8::Decode(value, i, &cp);
     if (len == 0 || Unsafe(cp)) {  // a malformed byte counts as one character
       if (out.size() + 1 > kMaxSegmentBytes) break;
       out.push_back('_');

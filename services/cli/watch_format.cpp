@@ -8,6 +8,7 @@
 
 #include "exit_codes.h"
 #include "topics.h"
+#include "utf8.h"
 
 namespace phonebus::cli {
 namespace {
@@ -19,33 +20,6 @@ void AppendHex(std::string& out, unsigned char byte) {
   char buf[5];
   std::snprintf(buf, sizeof buf, "\\x%02x", byte);
   out += buf;
-}
-
-// Length of the valid UTF-8 sequence at s[i] and its code point; 0 if invalid.
-size_t Utf8At(std::string_view s, size_t i, char32_t* cp) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  size_t len = 0;
-  char32_t min = 0;
-  if (b0 < 0x80) {
-    *cp = b0;
-    return 1;
-  } else if ((b0 & 0xe0) == 0xc0) {
-    len = 2, *cp = b0 & 0x1f, min = 0x80;
-  } else if ((b0 & 0xf0) == 0xe0) {
-    len = 3, *cp = b0 & 0x0f, min = 0x800;
-  } else if ((b0 & 0xf8) == 0xf0) {
-    len = 4, *cp = b0 & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xc0) != 0x80) return 0;
-    *cp = (*cp << 6) | (b & 0x3f);
-  }
-  if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff)) return 0;
-  return len;
 }
 
 // Characters a terminal acts on instead of showing: C0, DEL, C1, and the
@@ -259,7 +233,7 @@ std::string Sanitize(std::string_view text) {
   out.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
     char32_t cp = 0;
-    const size_t len = Utf8At(text, i, &cp);
+    const size_t len = utf8::Decode(text, i, &cp);
     if (len == 0) {
       AppendHex(out, static_cast<unsigned char>(text[i]));
       ++i;

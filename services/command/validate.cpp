@@ -1,9 +1,9 @@
 #include "validate.h"
 
 #include <array>
-#include <cstdint>
 #include <cstdio>
-#include <optional>
+
+#include "utf8.h"
 
 namespace phonebus::command {
 namespace {
@@ -31,34 +31,6 @@ std::string Hex(unsigned char c) {
   return buf;
 }
 
-// The code point of the UTF-8 sequence starting at s[i], if it is one; for naming look-alikes
-// such as U+FF1B (fullwidth semicolon) instead of printing them.
-std::optional<uint32_t> DecodeUtf8(std::string_view s, size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  size_t len = 0;
-  uint32_t cp = 0;
-  if ((c & 0xE0) == 0xC0) {
-    len = 2, cp = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    len = 3, cp = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    len = 4, cp = c & 0x07;
-  } else {
-    return std::nullopt;
-  }
-  if (i + len > s.size()) return std::nullopt;
-  for (size_t k = 1; k < len; ++k) {
-    const auto cc = static_cast<unsigned char>(s[i + k]);
-    if ((cc & 0xC0) != 0x80) return std::nullopt;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-      (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
-    return std::nullopt;
-  }
-  return cp;
-}
-
 // "character ';'", "character ' ' (space)", "character \x0a", "character U+FF1B",
 // "byte \xff": the offending input at s[i], printable whatever it is.
 std::string Describe(std::string_view s, size_t i) {
@@ -66,9 +38,10 @@ std::string Describe(std::string_view s, size_t i) {
   if (c == ' ') return "character ' ' (space)";
   if (c > 0x20 && c < 0x7F) return detail::Cat("character '", std::string_view(&s[i], 1), "'");
   if (c < 0x80) return detail::Cat("character ", Hex(c));
-  if (const auto cp = DecodeUtf8(s, i)) {
+  // A look-alike such as U+FF1B (fullwidth semicolon) is named, not printed.
+  if (char32_t cp = 0; c >= 0x80 && utf8::Decode(s, i, &cp) > 0) {
     char buf[16];
-    std::snprintf(buf, sizeof buf, "U+%04X", static_cast<unsigned>(*cp));
+    std::snprintf(buf, sizeof buf, "U+%04X", static_cast<unsigned>(cp));
     return detail::Cat("character ", buf);
   }
   return detail::Cat("byte ", Hex(c));
