@@ -9,6 +9,9 @@ namespace {
 using v1::EventKind;
 
 constexpr int kMaxActiveCalls = 16;  // if end events are lost, old calls age out
+// A phone has at most 16 lines; past that, names came from calls (or from
+// someone sending made-up ones), and the state must not grow without end.
+constexpr int kMaxAccounts = 16;
 
 std::string CallKey(const v1::Call& call) {
   return !call.call_id().empty() ? call.call_id() : call.call_guid();
@@ -23,6 +26,22 @@ void MergeDevice(const v1::Device& from, v1::Device* to) {
   if (!from.firmware().empty()) to->set_firmware(from.firmware());
 }
 
+// A new account, in place of the oldest one no registration reported (else the oldest) when
+// the list is full.
+v1::Registration* AddAccount(v1::DeviceState* state) {
+  auto* accounts = state->mutable_accounts();
+  if (accounts->size() >= kMaxAccounts) {
+    const auto unreported = std::find_if(accounts->begin(), accounts->end(), [](const auto& a) {
+      return a.status() == v1::REGISTRATION_STATUS_UNSPECIFIED;
+    });
+    const int at = unreported != accounts->end()
+                       ? static_cast<int>(std::distance(accounts->begin(), unreported))
+                       : 0;
+    accounts->DeleteSubrange(at, 1);
+  }
+  return accounts->Add();
+}
+
 void SetRegistration(const v1::Registration& reg, v1::DeviceState* state) {
   if (reg.account().empty()) return;
   for (auto& account : *state->mutable_accounts()) {
@@ -31,7 +50,7 @@ void SetRegistration(const v1::Registration& reg, v1::DeviceState* state) {
       return;
     }
   }
-  *state->add_accounts() = reg;
+  *AddAccount(state) = reg;
 }
 
 // An account a call used names this device too (the commander finds phones by
@@ -41,7 +60,7 @@ void NoteAccount(const std::string& account, v1::DeviceState* state) {
   for (const auto& known : state->accounts()) {
     if (known.account() == account) return;
   }
-  state->add_accounts()->set_account(account);
+  AddAccount(state)->set_account(account);
 }
 
 void SetForwarding(const v1::Forwarding& fwd, v1::DeviceState* state) {

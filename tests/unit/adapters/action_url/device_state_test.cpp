@@ -66,6 +66,26 @@ TEST(DeviceStates, AccountsUsedByCallsNameTheDevice) {
   EXPECT_EQ(s.accounts(1).status(), v1::REGISTRATION_STATUS_UNSPECIFIED);
 }
 
+TEST(DeviceStates, AccountsAreBoundedAndRegisteredOnesStay) {
+  // Every call may name another account: the state must not grow with each.
+  DeviceStates states;
+  v1::DeviceState s;
+  auto reg = Event(v1::EVENT_KIND_REGISTERED, 1);
+  reg.mutable_registration()->set_account("1001@pbx");
+  reg.mutable_registration()->set_status(v1::REGISTRATION_STATUS_REGISTERED);
+  ASSERT_TRUE(Apply(states, reg, &s));
+  for (int i = 0; i < 100; ++i) {
+    const std::string account = "u" + std::to_string(i) + "@pbx";
+    auto call = Event(v1::EVENT_KIND_CALL_OUTGOING, 2 + i, account);
+    call.mutable_call()->set_account(account);
+    ASSERT_TRUE(Apply(states, call, &s));
+  }
+  ASSERT_EQ(s.accounts_size(), 16);
+  EXPECT_EQ(s.accounts(0).account(), "1001@pbx");  // reported by a registration: kept
+  EXPECT_EQ(s.accounts(1).account(), "u85@pbx");   // of the others, the newest 15
+  EXPECT_EQ(s.accounts(15).account(), "u99@pbx");
+}
+
 TEST(DeviceStates, DndForwardingRegistrationAndBoot) {
   DeviceStates states;
   v1::DeviceState s;
