@@ -39,6 +39,9 @@ struct Server::State {
   std::atomic<size_t> connections{0};
   std::atomic<size_t> in_flight{0};
   std::atomic<bool> draining{false};
+  // After a failed accept (EMFILE: out of file descriptors), a pause before the
+  // next: the pending connection stays queued, so accepting again at once spins.
+  net::steady_timer accept_pause;
 
   // Live sessions, oldest first, so Shutdown can close the idle ones and a
   // full server can make room.
@@ -55,7 +58,8 @@ struct Server::State {
         limits(l),
         handler(std::move(h)),
         on_reject(std::move(r)),
-        tls(t) {}
+        tls(t),
+        accept_pause(acceptor.get_executor()) {}
 
   void Reject(std::string_view reason, const std::string& peer) {
     if (on_reject) on_reject(reason, peer);
@@ -387,8 +391,13 @@ void Accept(const std::shared_ptr<State>& state) {
               over_total, over_source);
       }
     } else {
-      // EMFILE and friends: log and keep accepting rather than dying.
-      log::Warn("accept failed", {{"error", ec.message()}});
+      // EMFILE and friends: keep accepting rather than dying, after a pause.
+      log::Warn("accept failed; trying again in 100 ms", {{"error", ec.message()}});
+      state->accept_pause.expires_after(std::chrono::milliseconds(100));
+      state->accept_pause.async_wait([state](beast::error_code wait_ec) {
+        if (!wait_ec && state->acceptor.is_open()) Accept(state);
+      });
+      return;
     }
     Accept(state);
   });
@@ -419,6 +428,7 @@ void Server::Shutdown() {
   net::dispatch(state_->acceptor.get_executor(), [state = state_] {
     beast::error_code ec;
     state->acceptor.close(ec);
+    state->accept_pause.cancel();
   });
   std::lock_guard lock(state_->mu);
   for (auto& weak : state_->sessions) {
