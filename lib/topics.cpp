@@ -10,18 +10,6 @@ namespace {
 
 constexpr std::string_view kRoot = "phonebus/v1/";
 
-std::string DeviceRoot(std::string_view site, std::string_view device_id) {
-  std::string out(kRoot);
-  out += Segment(site);
-  out += "/device/";
-  out += Segment(device_id);
-  return out;
-}
-
-}  // namespace
-
-namespace {
-
 // A topic level is at most this long: a device id is whatever a request said, and a topic
 // over 65,535 bytes cannot be sent at all.
 constexpr size_t kMaxSegmentBytes = 256;
@@ -32,6 +20,14 @@ constexpr size_t kMaxSegmentBytes = 256;
 bool Unsafe(char32_t cp) {
   return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || (cp >= 0xFDD0 && cp <= 0xFDEF) ||
          (cp & 0xFFFE) == 0xFFFE || cp == '+' || cp == '#' || cp == '/';
+}
+
+std::string DeviceRoot(std::string_view site, std::string_view device_id) {
+  std::string out(kRoot);
+  out += Segment(site);
+  out += "/device/";
+  out += Segment(device_id);
+  return out;
 }
 
 }  // namespace
