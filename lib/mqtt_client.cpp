@@ -48,11 +48,10 @@ void DisableNagleOnAllTcpSockets() {
   closedir(dir);
 }
 
-// What a refused connection means, in the operator's terms: paho's own
-// message for a refused login is a bare code.
-// Why a connect failed. A refused login is UNAUTHENTICATED, never retried by
-// whoever reads the code (a CLI exits 4 "fix your credentials", not 5 "try
-// again later"); everything else UNAVAILABLE.
+// Why a connect failed, in the operator's terms (paho's own message for a
+// refused login is a bare code). A refused login is UNAUTHENTICATED, which
+// nobody should retry as it is (a CLI exits 4 "fix your credentials", not 5
+// "try again later"); everything else UNAVAILABLE.
 absl::Status ConnectFailure(const mqtt::exception& e, bool v5,
                             const std::function<std::string()>& tls_error) {
   constexpr std::string_view kPrefix = "cannot connect to MQTT broker: ";

@@ -32,8 +32,9 @@ struct InventoryDevice {
   std::string vendor;  // lower case: yealink, snom, softphone, or a brand with a form rule
   std::string model;
   std::string firmware;
-  // Unset here (empty, 0, nullopt): the matching defaults' value, else the
-  // address the phone reports on the bus, 80 or 443, HTTP, verified TLS.
+  // Unset (empty, 0, nullopt): the host the phone reports on the bus; port,
+  // https and tls_verify from the matching defaults, else 80 or 443, plain
+  // HTTP and verified TLS.
   std::string host;
   uint16_t port = 0;
   std::optional<bool> https;
