@@ -17,6 +17,14 @@ v1::PhoneEvent Event(v1::EventKind kind, int64_t at, std::string call_id = {}) {
   return e;
 }
 
+// A phone registered `account` at `at`.
+v1::PhoneEvent Registered(const std::string& account, int64_t at) {
+  auto e = Event(v1::EVENT_KIND_REGISTERED, at);
+  e.mutable_registration()->set_account(account);
+  e.mutable_registration()->set_status(v1::REGISTRATION_STATUS_REGISTERED);
+  return e;
+}
+
 // Folds like the adapter; returns whether a publish was due.
 bool Apply(DeviceStates& states, const v1::PhoneEvent& e, v1::DeviceState* out = nullptr) {
   DeviceStates::Undo undo;
@@ -50,10 +58,7 @@ TEST(DeviceStates, FollowsACallFromRingToEnd) {
 TEST(DeviceStates, AccountsUsedByCallsNameTheDevice) {
   DeviceStates states;
   v1::DeviceState s;
-  auto reg = Event(v1::EVENT_KIND_REGISTERED, 1);
-  reg.mutable_registration()->set_account("1001@pbx");
-  reg.mutable_registration()->set_status(v1::REGISTRATION_STATUS_REGISTERED);
-  ASSERT_TRUE(Apply(states, reg, &s));
+  ASSERT_TRUE(Apply(states, Registered("1001@pbx", 1), &s));
   for (const char* account : {"1001@pbx", "1002@pbx"}) {
     auto call = Event(v1::EVENT_KIND_CALL_OUTGOING, 2, account);
     call.mutable_call()->set_account(account);
@@ -70,10 +75,7 @@ TEST(DeviceStates, AccountsAreBoundedAndRegisteredOnesStay) {
   // Every call may name another account: the state must not grow with each.
   DeviceStates states;
   v1::DeviceState s;
-  auto reg = Event(v1::EVENT_KIND_REGISTERED, 1);
-  reg.mutable_registration()->set_account("1001@pbx");
-  reg.mutable_registration()->set_status(v1::REGISTRATION_STATUS_REGISTERED);
-  ASSERT_TRUE(Apply(states, reg, &s));
+  ASSERT_TRUE(Apply(states, Registered("1001@pbx", 1), &s));
   for (int i = 0; i < 100; ++i) {
     const std::string account = "u" + std::to_string(i) + "@pbx";
     auto call = Event(v1::EVENT_KIND_CALL_OUTGOING, 2 + i, account);
@@ -89,10 +91,7 @@ TEST(DeviceStates, AccountsAreBoundedAndRegisteredOnesStay) {
 TEST(DeviceStates, DndForwardingRegistrationAndBoot) {
   DeviceStates states;
   v1::DeviceState s;
-  auto reg = Event(v1::EVENT_KIND_REGISTERED, 1);
-  reg.mutable_registration()->set_account("1001@pbx");
-  reg.mutable_registration()->set_status(v1::REGISTRATION_STATUS_REGISTERED);
-  ASSERT_TRUE(Apply(states, reg, &s));
+  ASSERT_TRUE(Apply(states, Registered("1001@pbx", 1), &s));
   ASSERT_EQ(s.accounts_size(), 1);
   ASSERT_TRUE(Apply(states, Event(v1::EVENT_KIND_DND_ON, 2), &s));
   EXPECT_TRUE(s.dnd());
